@@ -1,0 +1,149 @@
+/**
+ * The one configuration schema. Every source (JSON file, environment, flags) is merged into
+ * a plain object first and validated here, so an unknown or bad key is reported the same
+ * way whatever its source: one line naming the key (see load.ts).
+ */
+import * as v from "valibot";
+
+const port = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535));
+const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+const host = v.pipe(v.string(), v.minLength(1));
+
+const listener = (defaultPort: number, enabled: boolean) =>
+  v.optional(
+    v.strictObject({
+      enabled: v.optional(v.boolean(), enabled),
+      host: v.optional(host),
+      port: v.optional(port, defaultPort),
+    }),
+    {},
+  );
+
+/** "host:port" or "[v6]:port"; the port defaults to 25. */
+export const routeString = v.pipe(
+  v.string(),
+  v.regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, "expected HOST or HOST:PORT"),
+);
+
+const smtpRoute = v.strictObject({
+  host: host,
+  port: v.optional(port, 25),
+  /** implicit TLS (smtps) */
+  secure: v.optional(v.boolean(), false),
+  /** "required": fail unless STARTTLS works; "opportunistic": use it when offered; "off": never */
+  starttls: v.optional(v.picklist(["required", "opportunistic", "off"]), "opportunistic"),
+  user: v.optional(v.string()),
+  password: v.optional(v.string()),
+  caFile: v.optional(v.string()),
+  rejectUnauthorized: v.optional(v.boolean(), true),
+});
+
+export const configSchema = v.strictObject({
+  dataDir: v.optional(v.string(), "./data"),
+  /** address every listener binds to unless it names its own */
+  host: v.optional(host, "0.0.0.0"),
+  /** name the certificate is made for and clients are told to use */
+  hostname: v.optional(host, "localhost"),
+  imap: v.optional(
+    v.strictObject({
+      implicitTls: listener(993, true),
+      starttls: listener(143, true),
+      /** INBOX shows the Caught messages too (phones open INBOX first) */
+      inboxShowsCaught: v.optional(v.boolean(), false),
+      /** the optional folder "Caught (Outgoing)" */
+      outgoingFolder: v.optional(v.boolean(), false),
+    }),
+    {},
+  ),
+  http: listener(8080, true),
+  lmtp: v.optional(
+    v.strictObject({
+      enabled: v.optional(v.boolean(), false),
+      host: v.optional(host, "127.0.0.1"),
+      port: v.optional(port, 24),
+      unknownRecipients: v.optional(v.picklist(["reject", "accept"]), "reject"),
+      maxMessageBytes: v.optional(positiveInt, 50 * 1024 * 1024),
+      direction: v.optional(v.picklist(["incoming", "outgoing"]), "incoming"),
+      scoreHeaders: v.optional(v.array(v.string()), ["X-Spam-Score", "X-Spamd-Result", "X-Spam-Status"]),
+    }),
+    {},
+  ),
+  tls: v.optional(
+    v.strictObject({
+      cert: v.optional(v.string()),
+      key: v.optional(v.string()),
+    }),
+    {},
+  ),
+  database: v.optional(
+    v.strictObject({
+      /** file:path, libsql://, http(s)://, ws(s)://; default file:<dataDir>/quarantine.db */
+      url: v.optional(v.pipe(v.string(), v.regex(/^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/)/, "expected a file:, libsql://, http(s):// or ws(s):// URL"))),
+      authToken: v.optional(v.string()),
+      busyTimeoutMs: v.optional(positiveInt, 5000),
+    }),
+    {},
+  ),
+  admin: v.optional(
+    v.strictObject({
+      login: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]+$/, "expected a login without @")), "admin"),
+      password: v.optional(v.pipe(v.string(), v.minLength(8, "expected at least 8 characters"))),
+    }),
+    {},
+  ),
+  retention: v.optional(
+    v.strictObject({
+      defaultDays: v.optional(positiveInt, 14),
+      expireIntervalSeconds: v.optional(positiveInt, 300),
+    }),
+    {},
+  ),
+  smtp: v.optional(
+    v.strictObject({
+      smarthost: v.optional(smtpRoute),
+      /** trace header name prepended on release */
+      traceHeader: v.optional(v.string(), "X-Quarantine-Released"),
+      maxRetryAgeSeconds: v.optional(positiveInt, 2 * 24 * 3600),
+      heloName: v.optional(v.string()),
+    }),
+    {},
+  ),
+  training: v.optional(
+    v.strictObject({
+      sink: v.optional(v.picklist(["none", "rspamd", "spamd", "webhook"]), "none"),
+      rspamd: v.optional(
+        v.strictObject({
+          url: v.string(),
+          password: v.optional(v.string()),
+          classifier: v.optional(v.string()),
+          fuzzy: v.optional(v.boolean(), false),
+        }),
+      ),
+      spamd: v.optional(v.strictObject({ host: v.optional(host, "127.0.0.1"), port: v.optional(port, 783), user: v.optional(v.string()) })),
+      webhook: v.optional(v.strictObject({ url: v.string(), secret: v.string() })),
+      reportsPerHourPerTenant: v.optional(positiveInt, 600),
+    }),
+    {},
+  ),
+  limits: v.optional(
+    v.strictObject({
+      maxLineBytes: v.optional(positiveInt, 64 * 1024),
+      /** APPENDLIMIT, and the largest literal a client may send */
+      maxMessageBytes: v.optional(positiveInt, 50 * 1024 * 1024),
+      maxConnections: v.optional(positiveInt, 15000),
+      maxConnectionsPerIp: v.optional(positiveInt, 500),
+      commandsPerSecond: v.optional(positiveInt, 500),
+      preAuthTimeoutSeconds: v.optional(positiveInt, 60),
+      authTimeoutSeconds: v.optional(positiveInt, 30 * 60),
+      idleTimeoutSeconds: v.optional(positiveInt, 29 * 60),
+      failedLoginsPerIpPerMinute: v.optional(positiveInt, 30),
+      credentialCacheSeconds: v.optional(positiveInt, 300),
+    }),
+    {},
+  ),
+  log: v.optional(v.strictObject({ level: v.optional(v.picklist(["debug", "info", "warn", "error"]), "info") }), {}),
+});
+
+export type Config = v.InferOutput<typeof configSchema>;
+export type ConfigInput = v.InferInput<typeof configSchema>;
+export type SmtpRoute = v.InferOutput<typeof smtpRoute>;

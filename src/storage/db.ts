@@ -1,0 +1,89 @@
+/**
+ * Opening the database: a local libSQL file by default, a libSQL server by URL.
+ * Local files get WAL (stored in the file, so once is enough) and a busy timeout applied to
+ * every pooled connection through the client's `timeout` option (STACK-NOTES §1: PRAGMAs sent
+ * with execute() reach only one pooled connection).
+ */
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { createClient, type Client } from "@libsql/client";
+import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
+import { migrations } from "./migrations.gen.ts";
+import * as schema from "./schema.ts";
+
+export type Db = LibSQLDatabase<typeof schema>;
+
+export interface Store {
+  client: Client;
+  db: Db;
+  url: string;
+  kind: "file" | "remote";
+  close(): void;
+}
+
+export interface OpenOptions {
+  url: string;
+  authToken?: string;
+  busyTimeoutMs?: number;
+}
+
+/** file:<dataDir>/quarantine.db unless a URL is configured. */
+export function databaseUrl(dataDir: string, url?: string): string {
+  return url ?? `file:${resolve(dataDir, "quarantine.db")}`;
+}
+
+export async function openStore(opts: OpenOptions): Promise<Store> {
+  const kind = opts.url.startsWith("file:") ? "file" : "remote";
+  if (kind === "file") {
+    const path = opts.url.slice("file:".length);
+    if (path && !path.startsWith(":memory:")) mkdirSync(dirname(resolve(path)), { recursive: true });
+  }
+  const client = createClient({ url: opts.url, authToken: opts.authToken, timeout: opts.busyTimeoutMs ?? 5000 });
+  if (kind === "file") {
+    await client.execute("PRAGMA journal_mode=WAL");
+  }
+  const db = drizzle(client, { schema });
+  return { client, db, url: opts.url, kind, close: () => client.close() };
+}
+
+/** Applies the embedded migrations (safe to run again, and from several processes at once). */
+export async function migrate(store: Store): Promise<number> {
+  const list = migrations.map((m) => ({
+    sql: m.sql.split("--> statement-breakpoint"),
+    bps: true,
+    folderMillis: m.when,
+    hash: m.hash,
+  }));
+  // drizzle's dialect migrator: the same semantics as drizzle-orm/libsql/migrator, but fed from
+  // constants instead of a folder (STACK-NOTES §1). It runs in one write transaction.
+  const dialect = (store.db as unknown as { dialect: { migrate: (m: unknown, s: unknown, c: unknown) => Promise<void> } }).dialect;
+  const session = (store.db as unknown as { session: unknown }).session;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await dialect.migrate(list, session, { migrationsTable: "__drizzle_migrations" });
+      break;
+    } catch (e) {
+      // Two processes starting at once: the loser sees "already exists"; the winner's work is done.
+      if (attempt < 3 && /already exists|SQLITE_BUSY/i.test(String((e as Error).message ?? e))) {
+        await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+        continue;
+      }
+      throw e;
+    }
+  }
+  await ensureMeta(store);
+  return list.length;
+}
+
+async function ensureMeta(store: Store): Promise<void> {
+  // UIDVALIDITY base: fixed for the life of this database (mbsync keys its state on it).
+  const base = Math.floor(Date.now() / 1000) & 0x3fffffff;
+  await store.client.execute({ sql: "INSERT OR IGNORE INTO meta(key, value) VALUES ('uidvalidity', ?)", args: [String(base)] });
+}
+
+export async function getMeta(store: Store, key: string): Promise<string | undefined> {
+  const r = await store.client.execute({ sql: "SELECT value FROM meta WHERE key = ?", args: [key] });
+  return r.rows[0]?.value as string | undefined;
+}
+
+export { schema };
