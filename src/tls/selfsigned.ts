@@ -1,0 +1,92 @@
+/**
+ * First-run certificate: a self-signed ECDSA P-256 certificate so that TLS works out of
+ * the box. Operators replace tls/cert.pem + tls/key.pem with a real one (the store
+ * reloads them on SIGHUP or file change).
+ */
+import "reflect-metadata"; // @peculiar/x509 2.2 (tsyringe) throws at import without it — STACK-NOTES §4
+import * as x509 from "@peculiar/x509";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, rename, writeFile } from "node:fs/promises";
+import { isIP } from "node:net";
+import { join } from "node:path";
+
+x509.cryptoProvider.set(globalThis.crypto);
+
+export interface TlsFiles { certPath: string; keyPath: string }
+
+const VALID_DAYS = 2 * 365;
+
+export interface SelfSigned { certPem: string; keyPem: string; serial: string }
+
+/** Build a self-signed server certificate in memory (used by ensureSelfSigned and by tests). */
+export async function createSelfSigned(hostname: string, days = VALID_DAYS): Promise<SelfSigned> {
+  const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+  const keys = await crypto.subtle.generateKey(alg, true, ["sign", "verify"]);
+  // Positive 128-bit serial (top bit cleared so DER does not need a sign byte).
+  const serialBytes = randomBytes(16);
+  serialBytes[0] &= 0x7f;
+  const serial = serialBytes.toString("hex");
+
+  const names = [...new Set([hostname, "localhost", "127.0.0.1", "::1"])];
+  const san = names.map((value) => ({ type: isIP(value) ? "ip" : "dns", value }) as x509.JsonGeneralName);
+
+  const notBefore = new Date(Date.now() - 5 * 60_000); // tolerate small clock skew on clients
+  const notAfter = new Date(notBefore.getTime() + days * 86_400_000);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial,
+    name: `CN=${hostname.replace(/[,+="\\<>;]/g, "")}`,
+    notBefore,
+    notAfter,
+    keys,
+    signingAlgorithm: alg,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(san),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  const pkcs8 = await crypto.subtle.exportKey("pkcs8", keys.privateKey);
+  return {
+    certPem: cert.toString("pem") + "\n",
+    keyPem: x509.PemConverter.encode(pkcs8, "PRIVATE KEY") + "\n",
+    serial,
+  };
+}
+
+/** Write atomically (temp file + rename) so the file watcher never sees half a PEM. */
+async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, data, { mode });
+  await chmod(tmp, mode); // the umask may have narrowed or widened the create mode
+  await rename(tmp, path);
+}
+
+/** Write a fresh self-signed pair to the given paths (key 0600). */
+export async function writeSelfSigned(files: TlsFiles, hostname: string, days = VALID_DAYS): Promise<SelfSigned> {
+  const s = await createSelfSigned(hostname, days);
+  await writeAtomic(files.keyPath, s.keyPem, 0o600);
+  await writeAtomic(files.certPath, s.certPem, 0o644);
+  return s;
+}
+
+/**
+ * Make sure <dir>/tls/cert.pem and key.pem exist; create a self-signed pair if both are
+ * absent. If only one exists, refuse rather than overwrite what may be an operator's file.
+ */
+export async function ensureSelfSigned(dir: string, hostname: string): Promise<TlsFiles> {
+  const tlsDir = join(dir, "tls");
+  const files: TlsFiles = { certPath: join(tlsDir, "cert.pem"), keyPath: join(tlsDir, "key.pem") };
+  const haveCert = existsSync(files.certPath);
+  const haveKey = existsSync(files.keyPath);
+  if (haveCert && haveKey) return files;
+  if (haveCert || haveKey) {
+    const missing = haveCert ? files.keyPath : files.certPath;
+    throw new Error(`TLS: ${missing} is missing (its partner exists); supply it or remove both to get a self-signed pair`);
+  }
+  await mkdir(tlsDir, { recursive: true, mode: 0o700 });
+  await writeSelfSigned(files, hostname);
+  return files;
+}
