@@ -1,0 +1,286 @@
+/**
+ * Incremental command reader: bytes in, complete commands out.
+ *
+ *   C: a1 APPEND Drafts {5}\r\n      → { kind: "continue" }   (session writes "+ Ready")
+ *   C: hello\r\n                     → { kind: "command", tag: "a1", name: "APPEND", args: [...] }
+ *
+ * Lines are found with indexOf(LF) on Uint8Arrays; literal bytes are copied once into a buffer of
+ * exactly the announced size. Nothing grows beyond the limits: an over-long line or literal is
+ * reported and skipped, and the reader resynchronises at the next line.
+ *
+ * Pausing: push() stops right after IDLE, AUTHENTICATE, STARTTLS or COMPRESS (their following
+ * bytes belong to another layer), and in line mode after each delivered line. The rest stays
+ * buffered; call push(new Uint8Array(0)) after switching modes to process it.
+ */
+import { ProtocolError } from "./errors.ts";
+import { CR, LF, decodeText, literalSuffix, parseCommand, peekTag, type Token } from "./tokens.ts";
+
+export interface ReaderLimits { maxLineBytes: number; maxLiteralBytes: number; maxCommandBytes: number; maxDepth: number }
+
+export type ReaderEvent =
+  | { kind: "command"; tag: string; name: string; args: Token[]; uid?: boolean }
+  | { kind: "continue" }
+  | { kind: "line"; text: string }
+  | { kind: "error"; tag: string | null; code?: string; message: string; fatal?: boolean };
+
+export interface ReaderOptions {
+  /** Accept non-synchronizing literals {n+} (RFC 7888). */
+  literalPlus?: boolean;
+  /** Command names after which push() returns, leaving later bytes buffered. */
+  pauseAfter?: string[];
+}
+
+const DEFAULT_PAUSE = ["IDLE", "AUTHENTICATE", "STARTTLS", "COMPRESS"];
+const EMPTY = new Uint8Array(0);
+
+type Mode = "line" | "literal" | "skipBytes" | "skipLine";
+
+export class CommandReader {
+  private readonly limits: ReaderLimits;
+  private readonly literalPlus: boolean;
+  private readonly pauseAfter: Set<string>;
+
+  // Unconsumed input: store[start, end).
+  private store = EMPTY;
+  private start = 0;
+  private end = 0;
+  /** Bytes of the pending partial line already searched for LF. */
+  private scanned = 0;
+
+  private mode: Mode = "line";
+  private segs: Uint8Array[] = [];
+  private cmdBytes = 0;
+  private literal: Uint8Array = EMPTY;
+  private literalPos = 0;
+  private skipLeft = 0;
+  /** The current command already failed: swallow its remaining lines and {n+} literals. */
+  private discarding = false;
+  /** Last bytes of a skipped over-long line, to spot a trailing {n+}. */
+  private tail = new Uint8Array(0);
+  private lineModeOn = false;
+  private paused = false;
+
+  constructor(limits: ReaderLimits, opts: ReaderOptions = {}) {
+    this.limits = limits;
+    this.literalPlus = opts.literalPlus ?? false;
+    this.pauseAfter = new Set(opts.pauseAfter ?? DEFAULT_PAUSE);
+  }
+
+  get bufferedBytes(): number {
+    return this.end - this.start;
+  }
+
+  lineMode(on: boolean): void {
+    this.lineModeOn = on;
+  }
+
+  discardBuffered(): void {
+    this.start = this.end = this.scanned = 0;
+    this.resetCommand();
+    this.mode = "line";
+    this.discarding = false;
+  }
+
+  push(chunk: Uint8Array): ReaderEvent[] {
+    const out: ReaderEvent[] = [];
+    this.paused = false;
+    let data: Uint8Array;
+    let fromStore: boolean;
+    if (this.end > this.start) {
+      this.append(chunk);
+      data = this.store.subarray(this.start, this.end);
+      fromStore = true;
+    } else {
+      data = chunk;
+      fromStore = false;
+    }
+    const used = this.run(data, out);
+    if (fromStore) {
+      this.start += used;
+      if (this.start === this.end) this.start = this.end = 0;
+    } else if (used < data.length) {
+      this.append(data.subarray(used)); // keep our own copy: the caller may reuse its chunk
+    }
+    // Pausing keeps bytes in memory; a client that floods while we wait is cut off.
+    if (this.bufferedBytes > this.limits.maxLineBytes + this.limits.maxCommandBytes) {
+      this.discardBuffered();
+      out.push({ kind: "error", tag: null, message: "Too much pipelined data", fatal: true });
+    }
+    return out;
+  }
+
+  private append(chunk: Uint8Array): void {
+    const have = this.end - this.start;
+    if (this.end + chunk.length > this.store.length) {
+      if (have + chunk.length <= this.store.length) {
+        this.store.copyWithin(0, this.start, this.end);
+      } else {
+        const grown = new Uint8Array(Math.max(4096, (have + chunk.length) * 2));
+        grown.set(this.store.subarray(this.start, this.end));
+        this.store = grown;
+      }
+      this.start = 0;
+      this.end = have;
+    }
+    this.store.set(chunk, this.end);
+    this.end += chunk.length;
+  }
+
+  /** Consume as much of `data` as possible; returns the number of bytes used. */
+  private run(data: Uint8Array, out: ReaderEvent[]): number {
+    let pos = 0;
+    while (!this.paused) {
+      if (this.mode === "literal") {
+        const n = Math.min(this.literal.length - this.literalPos, data.length - pos);
+        this.literal.set(data.subarray(pos, pos + n), this.literalPos);
+        this.literalPos += n;
+        pos += n;
+        if (this.literalPos < this.literal.length) return pos;
+        this.segs.push(this.literal);
+        this.literal = EMPTY;
+        this.mode = "line";
+      } else if (this.mode === "skipBytes") {
+        const n = Math.min(this.skipLeft, data.length - pos);
+        this.skipLeft -= n;
+        pos += n;
+        if (this.skipLeft > 0) return pos;
+        this.mode = "line";
+      } else if (this.mode === "skipLine") {
+        const lf = data.indexOf(LF, pos);
+        this.keepTail(data.subarray(pos, lf < 0 ? data.length : lf));
+        if (lf < 0) return data.length;
+        pos = lf + 1;
+        this.mode = "line";
+        this.afterDiscardedLine(this.tail[this.tail.length - 1] === CR ? this.tail.subarray(0, -1) : this.tail);
+      } else {
+        if (pos >= data.length) return pos;
+        const lf = data.indexOf(LF, pos + this.scanned);
+        if (lf < 0) {
+          this.scanned = data.length - pos;
+          if (this.scanned > this.limits.maxLineBytes) {
+            this.lineTooLong(data.subarray(pos), out);
+            this.scanned = 0;
+            this.tail = new Uint8Array(0);
+            this.keepTail(data.subarray(pos));
+            this.mode = "skipLine";
+            return data.length;
+          }
+          return pos;
+        }
+        this.scanned = 0;
+        const lineEnd = lf > pos && data[lf - 1] === CR ? lf - 1 : lf;
+        const line = data.subarray(pos, lineEnd);
+        pos = lf + 1;
+        if (line.length > this.limits.maxLineBytes) {
+          this.lineTooLong(line, out);
+          this.afterDiscardedLine(line);
+        } else {
+          this.onLine(line, out);
+        }
+      }
+    }
+    return pos;
+  }
+
+  private onLine(line: Uint8Array, out: ReaderEvent[]): void {
+    if (this.discarding) return this.afterDiscardedLine(line);
+    if (this.lineModeOn && this.segs.length === 0) {
+      out.push({ kind: "line", text: decodeText(line) });
+      this.paused = true;
+      return;
+    }
+    const lit = literalSuffix(line);
+    const first = this.segs.length === 0;
+    const tag = peekTag(first ? line : this.segs[0]);
+    if (first && tag === null) {
+      out.push({ kind: "error", tag: null, message: line.length ? "Invalid tag" : "Empty command" });
+      return this.afterDiscardedLine(line);
+    }
+    this.cmdBytes += line.length + 2;
+    if (this.cmdBytes > this.limits.maxCommandBytes) {
+      return this.fail(out, tag, "Command too long", line, "TOOBIG");
+    }
+    if (lit === null) {
+      this.segs.push(line.slice());
+      const segs = this.segs;
+      this.resetCommand();
+      try {
+        const cmd = parseCommand(segs, this.limits.maxDepth);
+        out.push({ kind: "command", ...cmd });
+        if (this.pauseAfter.has(cmd.name)) this.paused = true;
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        out.push(errorEvent(tag, e.message, e.code));
+      }
+      return;
+    }
+    if (lit.plus && !this.literalPlus) return this.fail(out, tag, "Non-synchronizing literals are not supported", line);
+    if (lit.n > this.limits.maxLiteralBytes || this.cmdBytes + lit.n > this.limits.maxCommandBytes) {
+      // No "+ Ready" for a sync literal, so the client sends no bytes; {n+} bytes come anyway and are skipped.
+      return this.fail(out, tag, "Literal too large", line, "TOOBIG");
+    }
+    this.segs.push(line.slice());
+    this.cmdBytes += lit.n;
+    this.literal = new Uint8Array(lit.n);
+    this.literalPos = 0;
+    this.mode = "literal";
+    if (!lit.plus) out.push({ kind: "continue" });
+  }
+
+  private fail(out: ReaderEvent[], tag: string | null, message: string, line: Uint8Array, code?: string): void {
+    out.push(errorEvent(tag, message, code));
+    this.resetCommand();
+    this.afterDiscardedLine(line);
+  }
+
+  private lineTooLong(partial: Uint8Array, out: ReaderEvent[]): void {
+    if (!this.discarding) {
+      const tag = peekTag(this.segs.length ? this.segs[0] : partial);
+      out.push(errorEvent(tag, "Line too long", "TOOBIG"));
+    }
+    this.resetCommand();
+    this.discarding = true;
+  }
+
+  /** A line of a failed command ended: skip its {n+} literal and keep discarding, else the command is over. */
+  private afterDiscardedLine(line: Uint8Array): void {
+    const lit = literalSuffix(line);
+    if (lit?.plus) {
+      this.discarding = true;
+      if (lit.n === Infinity) {
+        // Cannot know where the literal ends: skip to the next line and hope.
+        this.mode = "skipLine";
+        this.tail = new Uint8Array(0);
+        return;
+      }
+      this.skipLeft = lit.n;
+      this.mode = "skipBytes";
+    } else {
+      this.discarding = false;
+    }
+  }
+
+  private keepTail(bytes: Uint8Array): void {
+    const keep = 32;
+    if (bytes.length >= keep) {
+      this.tail = bytes.slice(bytes.length - keep);
+    } else {
+      const t = new Uint8Array(Math.min(keep, this.tail.length + bytes.length));
+      const fromOld = t.length - bytes.length;
+      t.set(this.tail.subarray(this.tail.length - fromOld), 0);
+      t.set(bytes, fromOld);
+      this.tail = t;
+    }
+  }
+
+  private resetCommand(): void {
+    this.segs = [];
+    this.cmdBytes = 0;
+    this.literal = EMPTY;
+    this.literalPos = 0;
+  }
+}
+
+function errorEvent(tag: string | null, message: string, code?: string): ReaderEvent {
+  return code === undefined ? { kind: "error", tag, message } : { kind: "error", tag, code, message };
+}
