@@ -7,7 +7,7 @@
  * server's default context is used, so listeners should also call `attach(server)` which
  * pushes every reload into server.setSecureContext().
  */
-import { X509Certificate } from "node:crypto";
+import { createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
 import { readFileSync, watch as fsWatch, type FSWatcher } from "node:fs";
 import type { Socket } from "node:net";
 import { basename, dirname } from "node:path";
@@ -61,6 +61,17 @@ export class TlsContextStore {
     } catch (e) {
       throw new Error(`TLS certificate ${certPath} is not a valid PEM certificate: ${msg(e)}`);
     }
+    // Check the key ourselves: Deno's createSecureContext accepts a bad key and fails
+    // only at the first handshake, which would turn a bad reload into broken connections.
+    let keyObj: KeyObject;
+    try {
+      keyObj = createPrivateKey(key);
+    } catch (e) {
+      throw new Error(`TLS private key ${keyPath} is not a valid PEM private key: ${msg(e)}`);
+    }
+    if (!x.checkPrivateKey(keyObj)) {
+      throw new Error(`TLS private key ${keyPath} does not belong to certificate ${certPath}`);
+    }
     let ctx: tls.SecureContext;
     try {
       ctx = tls.createSecureContext({ cert, key, minVersion: MIN_VERSION, ciphers: CIPHERS });
@@ -68,7 +79,9 @@ export class TlsContextStore {
       throw new Error(`TLS private key ${keyPath} cannot be used with certificate ${certPath}: ${msg(e)}`);
     }
     const notAfter = new Date(x.validTo);
-    this.#loaded = { ctx, cert, key, notAfter, serial: x.serialNumber };
+    // Runtimes differ on leading zeros (Deno drops them); normalise so logs and tests compare.
+    const serial = normSerial(x.serialNumber);
+    this.#loaded = { ctx, cert, key, notAfter, serial };
     for (const s of this.#servers) s.setSecureContext(this.#contextOptions());
     if (notAfter.getTime() < Date.now()) this.log("tls.cert_expired", { certPath, notAfter: notAfter.toISOString() });
   }
@@ -93,7 +106,7 @@ export class TlsContextStore {
     return this.#need().notAfter;
   }
 
-  /** Serial number (hex, as node:crypto prints it) of the certificate in use. */
+  /** Serial number of the certificate in use: upper-case hex without leading zeros. */
   get serial(): string {
     return this.#need().serial;
   }
@@ -170,6 +183,11 @@ function readPem(path: string, what: string): string {
   } catch (e) {
     throw new Error(`cannot read TLS ${what} ${path}: ${msg(e)}`);
   }
+}
+
+/** Upper-case hex, no leading zeros, no colons: the same string on every runtime. */
+export function normSerial(serial: string): string {
+  return serial.replace(/:/g, "").toUpperCase().replace(/^0+(?=.)/, "");
 }
 
 function msg(e: unknown): string {
