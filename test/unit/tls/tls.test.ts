@@ -281,3 +281,20 @@ test("watch(): replacing the files triggers a reload", async () => {
     stop();
   }
 });
+
+test("watch(): SIGHUP triggers a reload", async (t) => {
+  if (process.platform === "win32") return t.skip("no SIGHUP on Windows");
+  const stop = store.watch();
+  try {
+    // Faster than the watcher's debounce (250 ms), so the signal is what reloads.
+    const fresh = await writeSelfSigned(files, "quarantine.test");
+    process.kill(process.pid, "SIGHUP");
+    const deadline = Date.now() + 5_000;
+    while (store.serial !== normSerial(fresh.serial) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(store.serial, normSerial(fresh.serial));
+  } finally {
+    stop();
+  }
+});
