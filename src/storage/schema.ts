@@ -57,8 +57,12 @@ export const blobs = sqliteTable("blobs", {
   data: blob("data", { mode: "buffer" }).notNull(),
   /** the top-level header block, uncompressed, for HEADER / HEADER.FIELDS fetches */
   header: blob("header", { mode: "buffer" }).notNull(),
-  /** JSON: { envelope, bodyStructure, body, root } from src/mime */
-  mime: text("mime").notNull(),
+  /** IMAP ENVELOPE, BODYSTRUCTURE and BODY, serialised at ingest (src/mime) */
+  envelope: text("envelope").notNull(),
+  bodyStructure: text("body_structure").notNull(),
+  body: text("body").notNull(),
+  /** JSON MimeNode tree with byte offsets, for BODY[section] */
+  tree: text("tree").notNull(),
   /** decoded header fields for SEARCH */
   hFrom: text("h_from").notNull().default(""),
   hTo: text("h_to").notNull().default(""),

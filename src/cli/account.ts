@@ -1,0 +1,70 @@
+import { addAccount, AccountError, listAccounts, randomPassword, removeAccount, setPassword, addAlias } from "../quarantine/accounts.ts";
+import type { AccountKind } from "../quarantine/scope.ts";
+import { configFrom, openFromConfig, parse, print, readPasswordStdin, UsageError } from "./context.ts";
+
+export const help = `quarantined account add NAME [--kind user|domain|admin] [--password-stdin]
+quarantined account passwd NAME --password-stdin
+quarantined account alias NAME ADDRESS
+quarantined account list [--kind K] [--domain D] [--json]
+quarantined account remove NAME
+
+NAME is an email address (user: sees its own quarantine), a domain name (domain admin: sees the
+whole domain) or a plain login (admin: sees everything). The kind is inferred from NAME.
+Without --password-stdin, add generates a password and prints it once.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    kind: { type: "string" },
+    domain: { type: "string" },
+    "password-stdin": { type: "boolean" },
+    json: { type: "boolean" },
+  });
+  const [sub, name, extra] = positionals;
+  if (values.help || !sub) return print(help), values.help ? 0 : 2;
+  if (values.kind && !["user", "domain", "admin"].includes(values.kind)) throw new UsageError(`--kind: expected user, domain or admin, got ${JSON.stringify(values.kind)}`);
+  const store = await openFromConfig(configFrom(values));
+  try {
+    switch (sub) {
+      case "add": {
+        if (!name) throw new UsageError("account add: NAME is required");
+        const password = values["password-stdin"] ? await readPasswordStdin() : randomPassword();
+        const row = await addAccount(store, { login: name, kind: values.kind as AccountKind | undefined, password });
+        print(`added ${row.kind} account ${row.login}`);
+        if (!values["password-stdin"]) print(`password: ${password}`);
+        return 0;
+      }
+      case "passwd": {
+        if (!name) throw new UsageError("account passwd: NAME is required");
+        if (!values["password-stdin"]) throw new UsageError("account passwd: give the new password on stdin with --password-stdin");
+        await setPassword(store, name, await readPasswordStdin());
+        print(`password of ${name.toLowerCase()} changed`);
+        return 0;
+      }
+      case "alias": {
+        if (!name || !extra) throw new UsageError("account alias: NAME and ADDRESS are required");
+        await addAlias(store, name, extra);
+        print(`${name.toLowerCase()} now also sees ${extra.toLowerCase()}`);
+        return 0;
+      }
+      case "list": {
+        const rows = await listAccounts(store, { kind: values.kind as AccountKind | undefined, domain: values.domain });
+        if (values.json) print(JSON.stringify(rows));
+        else for (const r of rows) print(`${r.kind.padEnd(7)} ${r.login}${r.disabled ? " (disabled)" : ""}`);
+        return 0;
+      }
+      case "remove": {
+        if (!name) throw new UsageError("account remove: NAME is required");
+        await removeAccount(store, name);
+        print(`removed ${name.toLowerCase()}`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`account: unknown subcommand ${JSON.stringify(sub)} (add, passwd, alias, list, remove)`);
+    }
+  } catch (e) {
+    if (e instanceof AccountError) throw new UsageError(e.message);
+    throw e;
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * What every subcommand shares: parsing its flags (node:util parseArgs, strict, so an unknown
+ * flag is one clear line), loading the layered config, and opening the migrated store.
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { loadConfig, type Config } from "../config/index.ts";
+import { databaseUrl, migrate, openStore, type Store } from "../storage/db.ts";
+
+export class UsageError extends Error {}
+
+export const COMMON_OPTIONS = {
+  config: { type: "string" },
+  "data-dir": { type: "string" },
+  db: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies ParseArgsConfig["options"];
+
+export function parse<O extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: O, allowPositionals = true) {
+  try {
+    return parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...options }, allowPositionals, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split("\n")[0]);
+  }
+}
+
+export function configFrom(values: Record<string, unknown>): Config {
+  const flags: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(values)) if (typeof v === "string" && k !== "config") flags[k] = v;
+  return loadConfig({ configFile: values.config as string | undefined, flags });
+}
+
+export async function openFromConfig(config: Config): Promise<Store> {
+  const store = await openStore({
+    url: databaseUrl(config.dataDir, config.database.url),
+    authToken: config.database.authToken,
+    busyTimeoutMs: config.database.busyTimeoutMs,
+  });
+  await migrate(store);
+  return store;
+}
+
+export async function readStdin(): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const c of process.stdin) chunks.push(typeof c === "string" ? new TextEncoder().encode(c) : c);
+  return Buffer.concat(chunks);
+}
+
+export async function readPasswordStdin(): Promise<string> {
+  const text = new TextDecoder().decode(await readStdin());
+  return text.replace(/\r?\n$/, "");
+}
+
+export const print = (s: string) => process.stdout.write(s + "\n");

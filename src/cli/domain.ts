@@ -1,0 +1,70 @@
+import * as v from "valibot";
+import { routeString } from "../config/schema.ts";
+import { addDomain, AccountError, listDomains, removeDomain, updateDomain } from "../quarantine/accounts.ts";
+import { configFrom, openFromConfig, parse, print, UsageError } from "./context.ts";
+
+export const help = `quarantined domain add NAME [--retention-days N] [--route HOST:PORT]
+quarantined domain set NAME [--retention-days N|default] [--route HOST:PORT|default]
+quarantined domain list [--json]
+quarantined domain remove NAME
+
+--retention-days: how long quarantined mail is kept (default: the configured retention, 14 days).
+--route: where released mail for this domain is delivered (default: the configured smarthost).`;
+
+function retention(s: string | undefined): number | null | undefined {
+  if (s === undefined) return undefined;
+  if (s === "default") return null;
+  if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > 3650) throw new UsageError(`--retention-days: expected a whole number from 1 to 3650, got ${JSON.stringify(s)}`);
+  return Number(s);
+}
+
+function route(s: string | undefined): string | null | undefined {
+  if (s === undefined) return undefined;
+  if (s === "default") return null;
+  if (!v.is(routeString, s)) throw new UsageError(`--route: expected HOST or HOST:PORT, got ${JSON.stringify(s)}`);
+  return s;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { "retention-days": { type: "string" }, route: { type: "string" }, json: { type: "boolean" } });
+  const [sub, name] = positionals;
+  if (values.help || !sub) return print(help), values.help ? 0 : 2;
+  const days = retention(values["retention-days"]);
+  const rt = route(values.route);
+  const store = await openFromConfig(configFrom(values));
+  try {
+    switch (sub) {
+      case "add": {
+        if (!name) throw new UsageError("domain add: NAME is required");
+        const row = await addDomain(store, { name, retentionDays: days ?? null, route: rt ?? null });
+        print(`added domain ${row.name}`);
+        return 0;
+      }
+      case "set": {
+        if (!name) throw new UsageError("domain set: NAME is required");
+        const row = await updateDomain(store, name, { retentionDays: days, route: rt });
+        print(`domain ${row.name}: retention ${row.retentionDays ?? "default"} days, route ${row.route ?? "default"}`);
+        return 0;
+      }
+      case "list": {
+        const rows = await listDomains(store);
+        if (values.json) print(JSON.stringify(rows));
+        else for (const r of rows) print(`${r.name}\tretention=${r.retentionDays ?? "default"}\troute=${r.route ?? "default"}`);
+        return 0;
+      }
+      case "remove": {
+        if (!name) throw new UsageError("domain remove: NAME is required");
+        await removeDomain(store, name);
+        print(`removed domain ${name.toLowerCase()}`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`domain: unknown subcommand ${JSON.stringify(sub)} (add, set, list, remove)`);
+    }
+  } catch (e) {
+    if (e instanceof AccountError) throw new UsageError(e.message);
+    throw e;
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Migrating an existing quarantine: a Maildir (cur/ and new/), an mbox file, or a directory of
+ * .eml files. Messages go through the normal ingest path in batches (one transaction each),
+ * with CPU work for the next batch done while the previous one commits.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { IngestError, ingestPrepared, prepare, type IngestItem } from "../quarantine/ingest.ts";
+import { isAddress, normalizeAddress } from "../quarantine/scope.ts";
+import { configFrom, openFromConfig, parse, print, UsageError } from "./context.ts";
+
+export const help = `quarantined import PATH [--rcpt ADDR | --rcpt-header NAME] [--sender-header NAME] [--batch N] [--quiet]
+
+PATH is a Maildir (with cur/ and new/), an mbox file, or a directory of .eml files.
+Recipient rule: --rcpt gives every message one recipient; otherwise the first address found in
+--rcpt-header (default: Delivered-To, X-Original-To, then To). INTERNALDATE is the file's mtime
+for Maildir and .eml files, the "From " line date for mbox, else the Date header.`;
+
+interface Source {
+  name: string;
+  read(): Uint8Array;
+  date?: number;
+}
+
+function listSources(path: string): Source[] {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new UsageError(`import: ${path} does not exist`);
+  }
+  if (st.isFile()) return mboxSources(path);
+  const isMaildir = ["cur", "new"].some((d) => {
+    try {
+      return statSync(join(path, d)).isDirectory();
+    } catch {
+      return false;
+    }
+  });
+  const files: string[] = [];
+  if (isMaildir) {
+    for (const d of ["cur", "new"]) {
+      try {
+        for (const f of readdirSync(join(path, d)).sort()) if (!f.startsWith(".")) files.push(join(path, d, f));
+      } catch { /* a Maildir may lack new/ */ }
+    }
+  } else {
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.isFile() && /\.(eml|msg)$/i.test(e.name)) files.push(p);
+      }
+    };
+    walk(path);
+  }
+  return files.map((f) => ({ name: f, read: () => readFileSync(f), date: statSync(f).mtimeMs }));
+}
+
+/** Splits an mbox at "From " lines (mboxrd: un-escapes ">From "). */
+function mboxSources(path: string): Source[] {
+  const text = readFileSync(path, "latin1");
+  const out: Source[] = [];
+  const re = /^From [^\n]*\n/gm;
+  const starts: { at: number; body: number; line: string }[] = [];
+  for (let m; (m = re.exec(text)); ) starts.push({ at: m.index, body: m.index + m[0].length, line: m[0] });
+  starts.forEach((s, i) => {
+    const end = i + 1 < starts.length ? starts[i + 1].at : text.length;
+    const body = text.slice(s.body, end).replace(/\n$/, "").replace(/^>(>*From )/gm, "$1");
+    const d = Date.parse(s.line.replace(/^From \S+\s+/, "").trim());
+    out.push({ name: `${path}#${i + 1}`, read: () => Buffer.from(body, "latin1"), date: Number.isFinite(d) ? d : undefined });
+  });
+  return out;
+}
+
+const HEADER_END = /\r?\n\r?\n/;
+
+function headerValue(raw: Uint8Array, names: string[]): string | undefined {
+  const head = Buffer.from(raw.subarray(0, Math.min(raw.length, 64 * 1024))).toString("latin1").split(HEADER_END)[0].replace(/\r?\n[ \t]+/g, " ");
+  for (const name of names) {
+    const m = head.match(new RegExp(`^${name.replace(/[-]/g, "\\-")}:[ \\t]*(.*)$`, "im"));
+    if (!m) continue;
+    const addr = m[1].match(/<([^>]+)>/)?.[1] ?? m[1].split(",")[0].trim();
+    const a = normalizeAddress(addr);
+    if (isAddress(a)) return a;
+  }
+  return undefined;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    rcpt: { type: "string" },
+    "rcpt-header": { type: "string" },
+    "sender-header": { type: "string" },
+    batch: { type: "string" },
+    quiet: { type: "boolean" },
+  });
+  if (values.help) return print(help), 0;
+  if (positionals.length !== 1) throw new UsageError("import: PATH is required (a Maildir, an mbox file or a directory of .eml files)");
+  if (values.rcpt && !isAddress(normalizeAddress(values.rcpt))) throw new UsageError(`--rcpt: not an email address: ${JSON.stringify(values.rcpt)}`);
+  const batchSize = values.batch ? Number(values.batch) : 250;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 5000) throw new UsageError("--batch: expected a whole number from 1 to 5000");
+  const rcptHeaders = values["rcpt-header"] ? [values["rcpt-header"]] : ["Delivered-To", "X-Original-To", "To"];
+  const senderHeaders = values["sender-header"] ? [values["sender-header"]] : ["Return-Path", "From"];
+  const sources = listSources(positionals[0]);
+  const config = configFrom(values);
+  const store = await openFromConfig(config);
+  const started = performance.now();
+  let done = 0;
+  let rows = 0;
+  let skipped = 0;
+  let rawBytes = 0;
+  let lastProgress = started;
+  const progress = (final = false) => {
+    const s = (performance.now() - started) / 1000;
+    const line = `imported ${done}/${sources.length} messages (${rows} rows, ${skipped} skipped) in ${s.toFixed(1)} s, ${(done / Math.max(s, 0.001)).toFixed(0)} msg/s`;
+    if (!values.quiet || final) process.stderr.write(final ? line + "\n" : "\r" + line);
+  };
+  try {
+    let pending: Promise<void> = Promise.resolve();
+    for (let i = 0; i < sources.length; i += batchSize) {
+      const prepared = [];
+      for (const src of sources.slice(i, i + batchSize)) {
+        const raw = src.read();
+        const rcpt = values.rcpt ?? headerValue(raw, rcptHeaders);
+        if (!rcpt) {
+          skipped++;
+          process.stderr.write(`\nskipped ${src.name}: no recipient (use --rcpt or --rcpt-header)\n`);
+          continue;
+        }
+        const item: IngestItem = { raw, recipients: [rcpt], sender: headerValue(raw, senderHeaders) ?? "", receivedAt: src.date ? Math.floor(src.date) : undefined };
+        try {
+          prepared.push(prepare(item));
+          rawBytes += raw.length;
+        } catch (e) {
+          if (!(e instanceof IngestError)) throw e;
+          skipped++;
+          process.stderr.write(`\nskipped ${src.name}: ${e.message}\n`);
+        }
+      }
+      await pending;
+      const count = prepared.length;
+      pending = ingestPrepared(store, prepared, { defaultRetentionDays: config.retention.defaultDays, actor: "import", actorKind: "cli" }).then((r) => {
+        done += count;
+        rows += r.reduce((n, x) => n + x.ids.length, 0);
+      });
+      if (performance.now() - lastProgress > 1000) {
+        lastProgress = performance.now();
+        progress();
+      }
+    }
+    await pending;
+    progress(true);
+    void rawBytes;
+    return skipped > 0 && done === 0 ? 1 : 0;
+  } finally {
+    store.close();
+  }
+}

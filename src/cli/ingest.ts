@@ -1,0 +1,46 @@
+import { readFileSync } from "node:fs";
+import { IngestError, ingestOne } from "../quarantine/ingest.ts";
+import { configFrom, openFromConfig, parse, print, readStdin, UsageError } from "./context.ts";
+
+export const help = `quarantined ingest --rcpt ADDR [--rcpt ADDR ...] [--sender ADDR] [--reason TEXT] [--score N] [--outgoing] [FILE|-]
+
+Quarantines one message (from FILE, or stdin) for each recipient and prints the new UIDs.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    rcpt: { type: "string", multiple: true },
+    sender: { type: "string" },
+    reason: { type: "string" },
+    score: { type: "string" },
+    outgoing: { type: "boolean" },
+  });
+  if (values.help) return print(help), 0;
+  if (!values.rcpt?.length) throw new UsageError("ingest: --rcpt is required (one per recipient)");
+  if (positionals.length > 1) throw new UsageError("ingest: one FILE at a time (use `import` for many)");
+  const score = values.score === undefined ? null : Number(values.score);
+  if (score !== null && !Number.isFinite(score)) throw new UsageError(`--score: expected a number, got ${JSON.stringify(values.score)}`);
+  const file = positionals[0] ?? "-";
+  let raw: Uint8Array;
+  try {
+    raw = file === "-" ? await readStdin() : readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`ingest: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? e})`);
+  }
+  if (raw.length === 0) throw new UsageError("ingest: the message is empty");
+  const config = configFrom(values);
+  const store = await openFromConfig(config);
+  try {
+    const r = await ingestOne(
+      store,
+      { raw, recipients: values.rcpt, sender: values.sender, reason: values.reason, score, direction: values.outgoing ? "out" : "in" },
+      { defaultRetentionDays: config.retention.defaultDays, actor: "cli", actorKind: "cli" },
+    );
+    print(`quarantined ${r.ids.length} row(s): UID ${r.ids.join(", ")}${r.duplicateBlob ? " (message already stored once)" : ""}`);
+    return 0;
+  } catch (e) {
+    if (e instanceof IngestError) throw new UsageError(`ingest: ${e.message}`);
+    throw e;
+  } finally {
+    store.close();
+  }
+}

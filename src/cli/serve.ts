@@ -1,0 +1,42 @@
+import { maskSecrets } from "../config/index.ts";
+import { log, setLogLevel } from "../observability/log.ts";
+import { onSignal } from "../runtime/runtime.ts";
+import { startServer } from "../server.ts";
+import { configFrom, parse, print } from "./context.ts";
+
+export const help = `quarantined serve [--config FILE] [--data-dir DIR] [--db URL] [--host ADDR] [--hostname NAME]
+                 [--imaps-port N|off] [--imap-port N|off] [--http-port N|off] [--lmtp-port N|off] [--print-config]
+
+Starts the IMAP listeners (implicit TLS on 993, STARTTLS on 143), the HTTP status/admin API
+(8080) and, when given a port, the LMTP listener. Configuration: defaults < JSON file <
+QUARANTINED_* environment < flags. --print-config shows the effective config (secrets masked) and exits.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(
+    argv,
+    {
+      host: { type: "string" },
+      hostname: { type: "string" },
+      "imaps-port": { type: "string" },
+      "imap-port": { type: "string" },
+      "http-port": { type: "string" },
+      "lmtp-port": { type: "string" },
+      "print-config": { type: "boolean" },
+    },
+    false,
+  );
+  if (values.help) return print(help), 0;
+  const config = configFrom(values);
+  if (values["print-config"]) return print(JSON.stringify(maskSecrets(config), null, 2)), 0;
+  setLogLevel(config.log.level);
+  const server = await startServer(config);
+  await new Promise<void>((resolveStop) => {
+    const stop = (sig: string) => {
+      log("info", "server.stopping", { signal: sig });
+      server.stop().then(resolveStop, resolveStop);
+    };
+    onSignal("SIGINT", () => stop("SIGINT"));
+    onSignal("SIGTERM", () => stop("SIGTERM"));
+  });
+  return 0;
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bun
+/** Entry point of the quarantined binary and of `bun src/main.ts` / `deno run -A src/main.ts`. */
+// First: in a compiled binary, fail clearly when TMPDIR cannot take the libSQL addon.
+import "./runtime/tmpdir-check.ts";
+
+const { main } = await import("./cli/index.ts");
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,172 @@
+/**
+ * The one ingest path (CLI, import, HTTP API, LMTP): parse once, store the blob once per
+ * content hash, one quarantine row per recipient, raise the UID marks, append to the change
+ * log and the audit log — all in one write transaction per batch, so a batch is either
+ * wholly on disk or not at all.
+ */
+import { createHash } from "node:crypto";
+import { deflateRawSync } from "node:zlib";
+import type { InStatement, Transaction } from "@libsql/client";
+import { indexMessage, normalizeCrlf, type MessageIndex } from "../mime/index.ts";
+import type { Store } from "../storage/db.ts";
+import { domainOf, isAddress, markKeysForRow, normalizeAddress, type Direction } from "./scope.ts";
+
+export interface IngestItem {
+  raw: Uint8Array;
+  recipients: string[];
+  sender?: string;
+  reason?: string;
+  score?: number | null;
+  direction?: Direction;
+  /** INTERNALDATE; default now */
+  receivedAt?: number;
+}
+
+export interface IngestResult {
+  /** quarantine row ids (= UIDs), one per recipient, in recipient order */
+  ids: number[];
+  blobId: number;
+  duplicateBlob: boolean;
+}
+
+export interface IngestOptions {
+  defaultRetentionDays: number;
+  actor?: string;
+  actorKind?: string;
+  clientAddr?: string | null;
+  now?: number;
+}
+
+export class IngestError extends Error {}
+
+/** Everything computed outside the transaction: CPU work never holds the write lock. */
+interface Prepared {
+  item: IngestItem;
+  recipients: string[];
+  raw: Uint8Array;
+  sha256: string;
+  index: MessageIndex;
+  compressed: Uint8Array;
+}
+
+const MAX_VARS = 30000;
+
+export function prepare(item: IngestItem): Prepared {
+  const recipients = [...new Set(item.recipients.map(normalizeAddress))];
+  if (recipients.length === 0) throw new IngestError("no recipient");
+  for (const r of recipients) if (!isAddress(r)) throw new IngestError(`invalid recipient address: ${JSON.stringify(r)}`);
+  const raw = normalizeCrlf(item.raw);
+  const sha256 = createHash("sha256").update(raw).digest("hex");
+  const index = indexMessage(raw);
+  const compressed = deflateRawSync(raw, { level: 6 });
+  return { item, recipients, raw, sha256, index, compressed };
+}
+
+/** Multi-row INSERT statements, chunked under SQLite's variable limit. */
+function multiInsert(head: string, rows: unknown[][], tail = ""): InStatement[] {
+  if (rows.length === 0) return [];
+  const width = rows[0].length;
+  const per = Math.max(1, Math.floor(MAX_VARS / width));
+  const ph = `(${new Array(width).fill("?").join(",")})`;
+  const out: InStatement[] = [];
+  for (let i = 0; i < rows.length; i += per) {
+    const chunk = rows.slice(i, i + per);
+    out.push({ sql: `${head} VALUES ${chunk.map(() => ph).join(",")} ${tail}`, args: chunk.flat() as never[] });
+  }
+  return out;
+}
+
+async function nextSeq(tx: Transaction, table: string): Promise<number> {
+  const r = await tx.execute({ sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", args: [table] });
+  return Number(r.rows[0]?.seq ?? 0) + 1;
+}
+
+export async function ingestBatch(store: Store, items: IngestItem[], opts: IngestOptions): Promise<IngestResult[]> {
+  const prepared = items.map(prepare);
+  return ingestPrepared(store, prepared, opts);
+}
+
+export async function ingestOne(store: Store, item: IngestItem, opts: IngestOptions): Promise<IngestResult> {
+  return (await ingestBatch(store, [item], opts))[0];
+}
+
+export async function ingestPrepared(store: Store, prepared: Prepared[], opts: IngestOptions): Promise<IngestResult[]> {
+  const now = opts.now ?? Date.now();
+  const tx = await store.client.transaction("write");
+  try {
+    // Domains' retention, read inside the transaction so a concurrent change is seen consistently.
+    const domainRows = await tx.execute("SELECT name, retention_days FROM domains");
+    const retention = new Map(domainRows.rows.map((r) => [r.name as string, r.retention_days as number | null]));
+
+    // Blobs: reuse by hash (also within this batch), insert the new ones with explicit ids.
+    const hashes = [...new Set(prepared.map((p) => p.sha256))];
+    const blobIds = new Map<string, number>();
+    for (let i = 0; i < hashes.length; i += 500) {
+      const chunk = hashes.slice(i, i + 500);
+      const r = await tx.execute({ sql: `SELECT id, sha256 FROM blobs WHERE sha256 IN (${chunk.map(() => "?").join(",")})`, args: chunk });
+      for (const row of r.rows) blobIds.set(row.sha256 as string, Number(row.id));
+    }
+    const existing = new Set(blobIds.keys());
+    let nextBlob = await nextSeq(tx, "blobs");
+    const blobRows: unknown[][] = [];
+    const textRows: unknown[][] = [];
+    for (const p of prepared) {
+      if (blobIds.has(p.sha256)) continue;
+      const id = nextBlob++;
+      blobIds.set(p.sha256, id);
+      const f = p.index.fields;
+      const tree = JSON.stringify(p.index.root);
+      blobRows.push([id, p.sha256, p.raw.length, p.compressed, p.raw.subarray(0, p.index.root.he), p.index.envelope, p.index.bodyStructure, p.index.body, tree, f.from, f.to, f.cc, f.bcc, f.subject, f.messageId, f.date, now]);
+      if (p.index.text) textRows.push([id, p.index.text]);
+    }
+
+    // Quarantine rows, change log entries and UID marks, with ids allocated under the write lock.
+    let nextMessage = await nextSeq(tx, "messages");
+    let nextModseq = await nextSeq(tx, "changes");
+    const messageRows: unknown[][] = [];
+    const changeRows: unknown[][] = [];
+    const auditRows: unknown[][] = [];
+    const marks = new Map<string, number>();
+    const results: IngestResult[] = [];
+    for (const p of prepared) {
+      const blobId = blobIds.get(p.sha256)!;
+      const direction = p.item.direction ?? "in";
+      const receivedAt = p.item.receivedAt ?? now;
+      const ids: number[] = [];
+      for (const rcpt of p.recipients) {
+        const id = nextMessage++;
+        const modseq = nextModseq++;
+        const domain = domainOf(rcpt);
+        const days = retention.get(domain) ?? opts.defaultRetentionDays;
+        const expiresAt = Math.max(receivedAt, now) + days * 86400_000;
+        messageRows.push([id, blobId, direction, rcpt, domain, p.item.sender ? normalizeAddress(p.item.sender) : "", p.item.score ?? null, p.item.reason ?? "", "caught", receivedAt, expiresAt, modseq, p.raw.length, now]);
+        changeRows.push([modseq, id, "add", rcpt, domain, direction, now]);
+        auditRows.push([now, opts.actor ?? "system", opts.actorKind ?? "system", opts.clientAddr ?? null, "ingest", id, JSON.stringify({ recipient: rcpt, blob: blobId, direction })]);
+        for (const key of markKeysForRow(rcpt, domain, direction)) marks.set(key, id + 1);
+        ids.push(id);
+      }
+      results.push({ ids, blobId, duplicateBlob: existing.has(p.sha256) });
+    }
+
+    const stmts: InStatement[] = [
+      ...multiInsert("INSERT INTO blobs (id, sha256, raw_size, data, header, envelope, body_structure, body, tree, h_from, h_to, h_cc, h_bcc, h_subject, h_message_id, h_date, created_at)", blobRows),
+      ...multiInsert("INSERT INTO blob_text (rowid, body)", textRows),
+      ...multiInsert("INSERT INTO messages (id, blob_id, direction, recipient, recipient_domain, sender, score, reason, state, received_at, expires_at, modseq, raw_size, state_changed_at)", messageRows),
+      ...multiInsert("INSERT INTO changes (modseq, message_id, kind, recipient, recipient_domain, direction, at)", changeRows),
+      ...multiInsert("INSERT INTO audit (at, actor, actor_kind, client_addr, action, message_id, detail)", auditRows),
+      ...multiInsert(
+        "INSERT INTO uid_marks (scope, uid_next)",
+        [...marks].map(([k, n]) => [k, n]),
+        "ON CONFLICT(scope) DO UPDATE SET uid_next = max(uid_next, excluded.uid_next)",
+      ),
+    ];
+    await tx.batch(stmts);
+    await tx.commit();
+    return results;
+  } catch (e) {
+    await tx.rollback().catch(() => {});
+    throw e;
+  } finally {
+    tx.close();
+  }
+}

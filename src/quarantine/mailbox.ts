@@ -1,0 +1,197 @@
+/**
+ * Reads behind an IMAP view of Caught: the UID list, UIDNEXT, per-account flags, the rows a
+ * FETCH needs, message bytes, and the change feed. Every query carries the scope filter.
+ */
+import { inflateRawSync } from "node:zlib";
+import type { Store } from "../storage/db.ts";
+import { markKeys, scopeFilter, type Direction, type Scope } from "./scope.ts";
+
+/** Flag bits stored per account; keywords are kept apart. */
+export const FLAG_BITS: Record<string, number> = { "\\Seen": 1, "\\Answered": 2, "\\Flagged": 4, "\\Deleted": 8, "\\Draft": 16 };
+export const SYSTEM_FLAGS = Object.keys(FLAG_BITS);
+
+export function flagNames(bits: number, keywords?: string[]): string[] {
+  const out: string[] = [];
+  for (const [name, bit] of Object.entries(FLAG_BITS)) if (bits & bit) out.push(name);
+  if (keywords) out.push(...keywords);
+  return out;
+}
+
+export interface ViewSnapshot {
+  uids: Uint32Array;
+  uidNext: number;
+  /** the global MODSEQ this snapshot is current to */
+  modseq: number;
+}
+
+export interface FlagState {
+  bits: number;
+  keywords?: string[];
+  modseq: number;
+}
+
+export interface FetchRow {
+  uid: number;
+  receivedAt: number;
+  size: number;
+  modseq: number;
+  blobId: number;
+  envelope?: string;
+  bodyStructure?: string;
+  body?: string;
+  tree?: string;
+  header?: Uint8Array;
+}
+
+export interface Change {
+  modseq: number;
+  uid: number;
+  kind: "add" | "remove" | "flags";
+}
+
+export class Mailbox {
+  constructor(readonly store: Store) {}
+
+  async currentModseq(): Promise<number> {
+    const r = await this.store.client.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'");
+    return Number(r.rows[0]?.seq ?? 0);
+  }
+
+  /** The UIDs visible in Caught (or Caught (Outgoing)) for a scope, ascending, with UIDNEXT. */
+  async snapshot(scope: Scope, direction: Direction): Promise<ViewSnapshot> {
+    const f = scopeFilter(scope);
+    const keys = markKeys(scope, direction);
+    const [ids, marks, seq] = await this.store.client.batch(
+      [
+        { sql: `SELECT id FROM messages m WHERE m.state = 'caught' AND m.direction = ? AND ${f.sql} ORDER BY id`, args: [direction, ...f.args] },
+        { sql: `SELECT max(uid_next) AS n FROM uid_marks WHERE scope IN (${keys.map(() => "?").join(",")})`, args: keys },
+        "SELECT seq FROM sqlite_sequence WHERE name = 'changes'",
+      ],
+      "read",
+    );
+    const uids = new Uint32Array(ids.rows.length);
+    for (let i = 0; i < uids.length; i++) uids[i] = Number(ids.rows[i].id);
+    const last = uids.length ? uids[uids.length - 1] + 1 : 1;
+    return { uids, uidNext: Math.max(Number(marks.rows[0]?.n ?? 1), last), modseq: Number(seq.rows[0]?.seq ?? 0) };
+  }
+
+  async uidNext(scope: Scope, direction: Direction): Promise<number> {
+    const keys = markKeys(scope, direction);
+    const r = await this.store.client.execute({ sql: `SELECT max(uid_next) AS n FROM uid_marks WHERE scope IN (${keys.map(() => "?").join(",")})`, args: keys });
+    return Number(r.rows[0]?.n ?? 1);
+  }
+
+  /** Counts for STATUS without loading the UID list. */
+  async status(scope: Scope, direction: Direction, accountId: number): Promise<{ messages: number; unseen: number; size: number; deleted: number; uidNext: number; modseq: number }> {
+    const f = scopeFilter(scope);
+    const keys = markKeys(scope, direction);
+    const [counts, marks, seq] = await this.store.client.batch(
+      [
+        {
+          sql: `SELECT count(*) AS n, coalesce(sum(m.raw_size), 0) AS size,
+                  coalesce(sum(CASE WHEN coalesce(fl.flags, 0) & 1 THEN 0 ELSE 1 END), 0) AS unseen,
+                  coalesce(sum(CASE WHEN coalesce(fl.flags, 0) & 8 THEN 1 ELSE 0 END), 0) AS deleted
+                FROM messages m LEFT JOIN message_flags fl ON fl.message_id = m.id AND fl.account_id = ?
+                WHERE m.state = 'caught' AND m.direction = ? AND ${f.sql}`,
+          args: [accountId, direction, ...f.args],
+        },
+        { sql: `SELECT max(uid_next) AS n FROM uid_marks WHERE scope IN (${keys.map(() => "?").join(",")})`, args: keys },
+        "SELECT seq FROM sqlite_sequence WHERE name = 'changes'",
+      ],
+      "read",
+    );
+    const c = counts.rows[0];
+    return {
+      messages: Number(c.n),
+      unseen: Number(c.unseen),
+      size: Number(c.size),
+      deleted: Number(c.deleted),
+      uidNext: Number(marks.rows[0]?.n ?? 1),
+      modseq: Number(seq.rows[0]?.seq ?? 0),
+    };
+  }
+
+  /** The account's flags on messages in the UID range (only rows that have any). */
+  async flags(accountId: number, lo = 1, hi = 0xffffffff): Promise<Map<number, FlagState>> {
+    const r = await this.store.client.execute({
+      sql: "SELECT message_id, flags, keywords, modseq FROM message_flags WHERE account_id = ? AND message_id BETWEEN ? AND ?",
+      args: [accountId, lo, hi],
+    });
+    const out = new Map<number, FlagState>();
+    for (const row of r.rows) {
+      out.set(Number(row.message_id), {
+        bits: Number(row.flags),
+        keywords: row.keywords ? (JSON.parse(row.keywords as string) as string[]) : undefined,
+        modseq: Number(row.modseq),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Rows for a FETCH, between lo and hi (the caller filters by its view). `parts` names the
+   * blob columns needed, so a FLAGS-only fetch never reads the MIME index.
+   */
+  async rows(scope: Scope, lo: number, hi: number, parts: { envelope?: boolean; bodyStructure?: boolean; body?: boolean; tree?: boolean; header?: boolean }): Promise<FetchRow[]> {
+    const f = scopeFilter(scope);
+    const cols = ["m.id", "m.received_at", "m.raw_size", "m.modseq", "m.blob_id"];
+    if (parts.envelope) cols.push("b.envelope");
+    if (parts.bodyStructure) cols.push("b.body_structure");
+    if (parts.body) cols.push("b.body");
+    if (parts.tree) cols.push("b.tree");
+    if (parts.header) cols.push("b.header");
+    const join = cols.some((c) => c.startsWith("b.")) ? "JOIN blobs b ON b.id = m.blob_id" : "";
+    const r = await this.store.client.execute({
+      sql: `SELECT ${cols.join(", ")} FROM messages m ${join} WHERE m.id BETWEEN ? AND ? AND ${f.sql} ORDER BY m.id`,
+      args: [lo, hi, ...f.args],
+    });
+    return r.rows.map((row) => ({
+      uid: Number(row.id),
+      receivedAt: Number(row.received_at),
+      size: Number(row.raw_size),
+      modseq: Number(row.modseq),
+      blobId: Number(row.blob_id),
+      envelope: row.envelope as string | undefined,
+      bodyStructure: row.body_structure as string | undefined,
+      body: row.body as string | undefined,
+      tree: row.tree as string | undefined,
+      header: row.header ? new Uint8Array(row.header as ArrayBuffer) : undefined,
+    }));
+  }
+
+  /** Whole message bytes (CRLF) of quarantine rows in scope, by UID. */
+  async bytes(scope: Scope, uids: number[]): Promise<Map<number, Uint8Array>> {
+    const f = scopeFilter(scope);
+    const out = new Map<number, Uint8Array>();
+    for (let i = 0; i < uids.length; i += 500) {
+      const chunk = uids.slice(i, i + 500);
+      const r = await this.store.client.execute({
+        sql: `SELECT m.id, b.data FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id IN (${chunk.map(() => "?").join(",")}) AND ${f.sql}`,
+        args: [...chunk, ...f.args],
+      });
+      for (const row of r.rows) out.set(Number(row.id), inflateRawSync(new Uint8Array(row.data as ArrayBuffer)));
+    }
+    return out;
+  }
+
+  async blobBytes(blobId: number): Promise<Uint8Array | undefined> {
+    const r = await this.store.client.execute({ sql: "SELECT data FROM blobs WHERE id = ?", args: [blobId] });
+    const d = r.rows[0]?.data as ArrayBuffer | undefined;
+    return d ? inflateRawSync(new Uint8Array(d)) : undefined;
+  }
+
+  /**
+   * Changes after `since` that concern this view: rows of the scope entering or leaving
+   * Caught, and this account's own flag changes (made by its other sessions).
+   */
+  async changesSince(scope: Scope, direction: Direction, accountId: number, since: number, limit = 5000): Promise<Change[]> {
+    const f = scopeFilter(scope, "c");
+    const r = await this.store.client.execute({
+      sql: `SELECT modseq, message_id, kind FROM changes c
+            WHERE c.modseq > ? AND c.direction = ? AND ${f.sql} AND (c.kind != 'flags' OR c.account_id = ?)
+            ORDER BY c.modseq LIMIT ?`,
+      args: [since, direction, ...f.args, accountId, limit],
+    });
+    return r.rows.map((row) => ({ modseq: Number(row.modseq), uid: Number(row.message_id), kind: row.kind as Change["kind"] }));
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The composition root of `quarantined serve`: opens the store, makes sure the super-admin and
+ * a certificate exist, starts the IMAP, HTTP (and later LMTP) listeners and the background
+ * jobs, and returns a handle that stops them all. Tests start servers in-process through it.
+ */
+import { join, resolve } from "node:path";
+import type { Config } from "./config/index.ts";
+import { CredentialCache } from "./auth/credential-cache.ts";
+import { openFromConfig } from "./cli/context.ts";
+import { createHttpApp } from "./http/app.ts";
+import { startImap, type ImapServer } from "./imap/server.ts";
+import { log } from "./observability/log.ts";
+import { ensureAdmin } from "./quarantine/accounts.ts";
+import { expire } from "./quarantine/expiry.ts";
+import { serveHttp, type HttpHandle } from "./runtime/http-serve.ts";
+import type { Store } from "./storage/db.ts";
+import { ensureSelfSigned, TlsContextStore } from "./tls/index.ts";
+import { VERSION } from "./version.ts";
+
+export interface RunningServer {
+  config: Config;
+  store: Store;
+  tls: TlsContextStore;
+  imap: ImapServer;
+  http?: HttpHandle;
+  ports: { imaps?: number; imap?: number; http?: number; lmtp?: number };
+  /** set when the admin password was generated on this start */
+  generatedAdminPassword?: string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config): Promise<RunningServer> {
+  const startedAt = Date.now();
+  const store = await openFromConfig(config);
+  const stops: (() => unknown)[] = [() => store.close()];
+
+  const admin = await ensureAdmin(store, config.admin.login, config.admin.password);
+  if (admin.generated) {
+    // Printed once, on the start that created the account; never logged afterwards.
+    process.stderr.write(`quarantined: created super-admin "${config.admin.login}" with password: ${admin.generated}\n`);
+  }
+
+  const files = config.tls.cert && config.tls.key
+    ? { certPath: resolve(config.tls.cert), keyPath: resolve(config.tls.key) }
+    : await ensureSelfSigned(resolve(config.dataDir), config.hostname);
+  const tls = new TlsContextStore(files, (event, fields) => log("info", event, fields));
+  tls.load();
+  stops.push(tls.watch());
+
+  const credentials = new CredentialCache({ ttlMs: config.limits.credentialCacheSeconds * 1000 });
+  const imap = await startImap({ config, store, tls, credentials });
+  stops.unshift(() => imap.stop());
+
+  let http: HttpHandle | undefined;
+  if (config.http.enabled) {
+    const app = createHttpApp({
+      version: VERSION,
+      startedAt,
+      readiness: {
+        database: async () => (await store.client.execute("SELECT 1")).rows.length === 1,
+        listeners: async () => imap.listening(),
+      },
+      status: async () => ({ database: store.kind, listeners: imap.describe(), certificateNotAfter: tls.notAfter.toISOString() }),
+    });
+    http = await serveHttp(app.fetch, config.http.host ?? config.host, config.http.port);
+    stops.unshift(() => http!.stop());
+  }
+
+  // Expiry on a timer; several processes may run it, each batch is its own transaction.
+  const runExpiry = () =>
+    expire(store)
+      .then((r) => r.expired + r.collectedBlobs > 0 && log("info", "expiry", { ...r }))
+      .catch((e) => log("error", "expiry.failed", { error: String(e) }));
+  const expiryTimer = setInterval(runExpiry, config.retention.expireIntervalSeconds * 1000);
+  stops.unshift(() => clearInterval(expiryTimer));
+  void runExpiry();
+
+  const ports = { ...imap.ports, http: http?.port };
+  log("info", "server.started", { version: VERSION, ports, database: store.kind, dataDir: resolve(config.dataDir), cert: join(files.certPath) });
+  return {
+    config,
+    store,
+    tls,
+    imap,
+    http,
+    ports,
+    generatedAdminPassword: admin.generated,
+    async stop() {
+      for (const s of stops) await s();
+    },
+  };
+}
