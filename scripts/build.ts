@@ -58,15 +58,27 @@ const libsqlStatic: Bun.BunPlugin = {
 
 mkdirSync(dirname(outfile), { recursive: true });
 const started = performance.now();
-const result = await Bun.build({
-  entrypoints: [entry],
-  compile: { outfile, target: target as Bun.Build.CompileTarget },
-  minify: true,
-  bytecode: !values["no-bytecode"],
-  format: "esm",
-  sourcemap: "linked",
-  plugins: [libsqlStatic],
-});
+let result: Bun.BuildOutput;
+try {
+  result = await Bun.build({
+    entrypoints: [entry],
+    compile: { outfile, target: target as Bun.Build.CompileTarget },
+    minify: true,
+    bytecode: !values["no-bytecode"],
+    format: "esm",
+    sourcemap: "linked",
+    plugins: [libsqlStatic],
+  });
+} catch (e) {
+  // Bun.build throws an AggregateError of resolve/parse errors; print each once, no stack.
+  const errors = e instanceof AggregateError ? e.errors : [e];
+  for (const err of errors) {
+    const pos = (err as { position?: { file: string; line: number; column: number } | null }).position;
+    console.error(`${(err as Error).message ?? err}${pos ? ` (${pos.file}:${pos.line}:${pos.column})` : ""}`);
+  }
+  console.error("build failed");
+  process.exit(1);
+}
 if (!result.success) {
   for (const log of result.logs) console.error(log);
   process.exit(1);

@@ -194,6 +194,13 @@ function msg(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** An implicit-TLS server wired for hot reload (serverOptions + attach): use this for every TLS listener. */
+export function createTlsServer(store: TlsContextStore, onSecure: (s: tls.TLSSocket) => void): tls.Server {
+  const server = tls.createServer(store.serverOptions(), onSecure);
+  store.attach(server);
+  return server;
+}
+
 /**
  * Server side of STARTTLS. The caller must have stopped consuming plaintext (removed its
  * data listener) and already written the "OK Begin TLS" reply.

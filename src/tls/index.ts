@@ -1,2 +1,2 @@
 export { createSelfSigned, ensureSelfSigned, writeSelfSigned, type SelfSigned, type TlsFiles } from "./selfsigned.ts";
-export { normSerial, TlsContextStore, upgradeToTls, type TlsLog } from "./context.ts";
+export { createTlsServer, normSerial, TlsContextStore, upgradeToTls, type TlsLog } from "./context.ts";

@@ -11,7 +11,7 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
-import { ensureSelfSigned, normSerial, TlsContextStore, upgradeToTls, writeSelfSigned, type TlsFiles } from "../../../src/tls/index.ts";
+import { createTlsServer, ensureSelfSigned, normSerial, TlsContextStore, upgradeToTls, writeSelfSigned, type TlsFiles } from "../../../src/tls/index.ts";
 
 let dir: string;
 let files: TlsFiles;
@@ -42,13 +42,12 @@ function closeServer(server: net.Server): Promise<void> {
 /** TLS echo server using the store's options, tracked for cleanup. */
 async function echoServer(): Promise<{ port: number; sockets: Set<net.Socket> }> {
   const sockets = new Set<net.Socket>();
-  const server = tls.createServer(store.serverOptions(), (s) => {
+  const server = createTlsServer(store, (s) => {
     sockets.add(s);
     s.on("data", (d) => s.write(d));
     s.on("error", () => {});
     s.on("close", () => sockets.delete(s));
   });
-  store.attach(server);
   const port = await listen(server);
   cleanup.push(() => {
     for (const s of sockets) s.destroy();
