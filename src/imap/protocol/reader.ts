@@ -10,7 +10,9 @@
  *
  * Pausing: push() stops right after IDLE, AUTHENTICATE, STARTTLS or COMPRESS (their following
  * bytes belong to another layer), and in line mode after each delivered line. The rest stays
- * buffered; call push(new Uint8Array(0)) after switching modes to process it.
+ * buffered; call drain() once the session is ready for it (after lineMode(), after SASL-IR
+ * AUTHENTICATE completes, ...). The session must call lineMode(true) synchronously on IDLE,
+ * before the next push(), or "DONE" would be read as a command.
  */
 import { ProtocolError } from "./errors.ts";
 import { CR, LF, decodeText, literalSuffix, parseCommand, peekTag, type Token } from "./tokens.ts";
@@ -79,6 +81,11 @@ export class CommandReader {
     this.resetCommand();
     this.mode = "line";
     this.discarding = false;
+  }
+
+  /** Process bytes left buffered by a pause: same as push(empty). */
+  drain(): ReaderEvent[] {
+    return this.push(EMPTY);
   }
 
   push(chunk: Uint8Array): ReaderEvent[] {

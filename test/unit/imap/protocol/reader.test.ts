@@ -50,6 +50,12 @@ describe("CommandReader: commands", () => {
     assert.deepEqual(ev, [{ kind: "command", tag: "t", name: "X", args: [{ str: 'a "b" \\c' }, ["1", ["2", ["3"]], { str: "" }], "NIL"] }]);
   });
 
+  it("fetch sections keep quoted field names and spaces inside one atom", () => {
+    const ev = plain(feed(reader(), ['t FETCH 1 (BODY[HEADER.FIELDS ("From" To)] BINARY.SIZE[1]) (CHANGEDSINCE 1)\r\n']));
+    assert.deepEqual(ev, [{ kind: "command", tag: "t", name: "FETCH",
+      args: ["1", ['BODY[HEADER.FIELDS ("From" To)]', "BINARY.SIZE[1]"], ["CHANGEDSINCE", "1"]] }]);
+  });
+
   it("UTF-8 in quoted strings", () => {
     const ev = plain(feed(reader(), ['t SELECT "Entwürfe/日本"\r\n']));
     assert.deepEqual(ev, [{ kind: "command", tag: "t", name: "SELECT", args: [{ str: "Entwürfe/日本" }] }]);
@@ -212,6 +218,14 @@ describe("CommandReader: modes", () => {
       { kind: "command", tag: "A3", name: "SELECT", args: ["INBOX"] },
     ]);
     assert.equal(r.bufferedBytes, 0);
+  });
+
+  it("AUTHENTICATE with SASL-IR pauses; drain() continues with the pipelined commands", () => {
+    const r = reader();
+    const ev = r.push(enc.encode("a AUTHENTICATE PLAIN AGFsaWNlAHB3\r\nb SELECT INBOX\r\n"));
+    assert.deepEqual(plain(ev), [{ kind: "command", tag: "a", name: "AUTHENTICATE", args: ["PLAIN", "AGFsaWNlAHB3"] }]);
+    assert.deepEqual(plain(r.drain()), [{ kind: "command", tag: "b", name: "SELECT", args: ["INBOX"] }]);
+    assert.deepEqual(r.drain(), []);
   });
 
   it("IDLE and DONE in one packet", () => {
