@@ -242,7 +242,7 @@ export class CommandReader {
 
   private lineTooLong(partial: Uint8Array, out: ReaderEvent[]): void {
     if (!this.discarding) {
-      const tag = peekTag(this.segs.length ? this.segs[0] : partial);
+      const tag = peekTag(this.segs.length ? this.segs[0] : partial, true);
       out.push(errorEvent(tag, "Line too long", "TOOBIG"));
     }
     this.resetCommand();

@@ -37,8 +37,11 @@ export function decodeText(b: Uint8Array, start = 0, end = b.length, strict = fa
   }
 }
 
-/** Tag = 1*<ASTRING-CHAR except "+">. Returns null when the line has no valid tag. */
-export function peekTag(line: Uint8Array): string | null {
+/**
+ * Tag = 1*<ASTRING-CHAR except "+">. Returns null when the line has no valid tag.
+ * needSpace: the line is a fragment, so a tag counts only when a SP ends it.
+ */
+export function peekTag(line: Uint8Array, needSpace = false): string | null {
   let i = 0;
   for (; i < line.length && line[i] !== SP && i <= 128; i++) {
     const c = line[i];
@@ -46,7 +49,8 @@ export function peekTag(line: Uint8Array): string | null {
       c === LBRACE || c === 0x25 || c === DQUOTE || c === BACKSLASH) return null;
   }
   // Real tags are short; a cap keeps error replies for garbage lines small.
-  return i === 0 || i > 128 ? null : decodeText(line, 0, i);
+  if (i === 0 || i > 128 || (needSpace && i === line.length)) return null;
+  return decodeText(line, 0, i);
 }
 
 /** Fetch attribute names whose "[...]" may hold spaces and parentheses. */

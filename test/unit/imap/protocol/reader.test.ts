@@ -293,4 +293,31 @@ describe("CommandReader: fuzz", () => {
     }
     assert.ok(events > 100);
   });
+
+  it("chunking never changes the events (2,000 random inputs, fixed seed)", () => {
+    let seed = 42;
+    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8;
+    const pieces = ["a1 ", "NOOP", " ", "(", ")", '"x y"', '"\\"', "{3}\r\nabc", "{2+}\r\n)(", "{0}\r\n", "\r\n",
+      "BODY[HEADER.FIELDS (A B)]<0.5>", "1:*", "{99999}\r\n", "zz".repeat(150), "\n", "*", "\xff"];
+    const limits = { maxLineBytes: 120, maxLiteralBytes: 50, maxCommandBytes: 300, maxDepth: 3 };
+    const run = (bytes: Uint8Array, sizes: () => number) => {
+      const r = new CommandReader(limits, { literalPlus: true });
+      const ev: ReaderEvent[] = [];
+      for (let i = 0; i < bytes.length;) {
+        const n = sizes();
+        ev.push(...r.push(bytes.subarray(i, i + n)));
+        i += n;
+      }
+      return plain(ev);
+    };
+    for (let k = 0; k < 2000; k++) {
+      let text = "";
+      const count = rnd() % 30;
+      for (let j = 0; j < count; j++) text += pieces[rnd() % pieces.length];
+      const bytes = enc.encode(text);
+      const whole = run(bytes, () => bytes.length || 1);
+      assert.deepEqual(run(bytes, () => 1), whole, JSON.stringify(text));
+      assert.deepEqual(run(bytes, () => 1 + (rnd() % 17)), whole, JSON.stringify(text));
+    }
+  });
 });
