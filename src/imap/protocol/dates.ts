@@ -48,5 +48,7 @@ export function parseAppendDate(s: string): number {
   const zh = Number(x[8]), zm = Number(x[9]);
   if (hh > 23 || mi > 59 || ss > 60 || zm > 59) throw new ProtocolError(`Invalid date-time: ${s}`);
   const offset = (x[7] === "-" ? -1 : 1) * (zh * 60 + zm) * 60_000;
-  return Date.UTC(y, m - 1, d, hh, mi, Math.min(ss, 59)) - offset;
+  // setUTCFullYear: Date.UTC would read years 0-99 as 1900-1999.
+  const t = new Date(Date.UTC(2000, m - 1, d, hh, mi, Math.min(ss, 59))).setUTCFullYear(y);
+  return t - offset;
 }

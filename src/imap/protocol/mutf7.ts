@@ -103,7 +103,7 @@ function decodeRun(b64: string): string {
   let out = "";
   for (let i = 0; i < units.length; i++) {
     const u = units[i];
-    if (printable(u) ) throw new ProtocolError("Invalid mailbox name: encoded ASCII");
+    if (printable(u)) throw new ProtocolError("Invalid mailbox name: encoded ASCII");
     if (u >= 0xd800 && u <= 0xdbff) {
       const lo = units[i + 1];
       if (lo === undefined || lo < 0xdc00 || lo > 0xdfff) throw new ProtocolError("Invalid mailbox name: broken surrogate");
