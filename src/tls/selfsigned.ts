@@ -3,15 +3,29 @@
  * the box. Operators replace tls/cert.pem + tls/key.pem with a real one (the store
  * reloads them on SIGHUP or file change).
  */
-import "reflect-metadata"; // @peculiar/x509 2.2 (tsyringe) throws at import without it — STACK-NOTES §4
-import * as x509 from "@peculiar/x509";
+import type * as X509 from "@peculiar/x509";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, rename, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
 
-x509.cryptoProvider.set(globalThis.crypto);
+/**
+ * @peculiar/x509 2.2 (via tsyringe) throws at import unless reflect-metadata ran first
+ * (STACK-NOTES §4). A static `import "reflect-metadata"` is not enough in the compiled
+ * binary: the bundler's lazy module init ran x509 before the polyfill. Dynamic imports
+ * make the order explicit, and keep x509 off the startup path when the cert exists.
+ */
+let x509Promise: Promise<typeof X509> | undefined;
+function loadX509(): Promise<typeof X509> {
+  x509Promise ??= (async () => {
+    await import("reflect-metadata");
+    const x509 = await import("@peculiar/x509");
+    x509.cryptoProvider.set(globalThis.crypto);
+    return x509;
+  })();
+  return x509Promise;
+}
 
 export interface TlsFiles { certPath: string; keyPath: string }
 
@@ -21,6 +35,7 @@ export interface SelfSigned { certPem: string; keyPem: string; serial: string }
 
 /** Build a self-signed server certificate in memory (used by ensureSelfSigned and by tests). */
 export async function createSelfSigned(hostname: string, days = VALID_DAYS): Promise<SelfSigned> {
+  const x509 = await loadX509();
   const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
   const keys = await crypto.subtle.generateKey(alg, true, ["sign", "verify"]);
   // Positive 128-bit serial (top bit cleared so DER does not need a sign byte).
@@ -29,7 +44,7 @@ export async function createSelfSigned(hostname: string, days = VALID_DAYS): Pro
   const serial = serialBytes.toString("hex");
 
   const names = [...new Set([hostname, "localhost", "127.0.0.1", "::1"])];
-  const san = names.map((value) => ({ type: isIP(value) ? "ip" : "dns", value }) as x509.JsonGeneralName);
+  const san = names.map((value) => ({ type: isIP(value) ? "ip" : "dns", value }) as X509.JsonGeneralName);
 
   const notBefore = new Date(Date.now() - 5 * 60_000); // tolerate small clock skew on clients
   const notAfter = new Date(notBefore.getTime() + days * 86_400_000);
