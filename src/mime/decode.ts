@@ -26,49 +26,34 @@ const hex = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c
 export function decodeQP(src: Uint8Array, s = 0, e = src.length, header = false): Uint8Array {
   const out = new Uint8Array(e - s);
   let o = 0;
+  let keep = 0; // output before this index came from =XX and must not be trimmed
   let i = s;
   while (i < e) {
-    const c = src[i];
+    const c = src[i++];
     if (c === 61) {
-      const h1 = i + 1 < e ? hex(src[i + 1]) : -1, h2 = i + 2 < e ? hex(src[i + 2]) : -1;
+      const h1 = i < e ? hex(src[i]) : -1, h2 = i + 1 < e ? hex(src[i + 1]) : -1;
       if (h1 >= 0 && h2 >= 0) {
         out[o++] = (h1 << 4) | h2;
-        i += 3;
+        keep = o;
+        i += 2;
         continue;
       }
       // soft line break: "=" [blanks] CRLF
-      let j = i + 1;
-      while (j < e && (src[j] === 32 || src[j] === 9)) j++;
-      if (j < e && src[j] === 13 && j + 1 < e && src[j + 1] === 10) {
-        i = j + 2;
-        continue;
-      }
-      if (j < e && src[j] === 10) {
-        i = j + 1;
-        continue;
-      }
-      if (j >= e) break;
-      out[o++] = c;
-      i++;
-      continue;
-    }
-    if (header && c === 95) {
-      out[o++] = 32;
-      i++;
-      continue;
-    }
-    if ((c === 32 || c === 9) && !header) {
-      // trailing blanks before a line end are dropped
       let j = i;
       while (j < e && (src[j] === 32 || src[j] === 9)) j++;
-      if (j >= e || src[j] === 13 || src[j] === 10) {
-        i = j;
-        continue;
-      }
+      if (j < e && src[j] === 13 && j + 1 < e && src[j + 1] === 10) i = j + 2;
+      else if (j < e && src[j] === 10) i = j + 1;
+      else if (j >= e) break;
+      else out[o++] = c;
+      continue;
     }
-    out[o++] = c;
-    i++;
+    if ((c === 13 || c === 10) && !header) {
+      // trailing blanks before a line end are dropped
+      while (o > keep && (out[o - 1] === 32 || out[o - 1] === 9)) o--;
+    }
+    out[o++] = header && c === 95 ? 32 : c;
   }
+  if (!header) while (o > keep && (out[o - 1] === 32 || out[o - 1] === 9)) o--;
   return out.subarray(0, o);
 }
 
