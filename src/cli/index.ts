@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   expire: () => import("./expire.ts"),
   healthcheck: () => import("./healthcheck.ts"),
   version: () => import("./version.ts"),
+  token: () => import("./token.ts"),
 };
 
 export const USAGE = `usage: quarantined <command> [options]
@@ -30,6 +31,7 @@ commands:
   import        import a Maildir, mbox or directory of .eml files
   expire        remove messages past their retention
   healthcheck   probe a running server's /readyz
+  token         add, list, remove admin API tokens
   version       print the version
 
 Run "quarantined <command> --help" for a command's options.`;
