@@ -65,6 +65,9 @@ export const configSchema = v.strictObject({
       maxMessageBytes: v.optional(positiveInt, 50 * 1024 * 1024),
       direction: v.optional(v.picklist(["incoming", "outgoing"]), "incoming"),
       scoreHeaders: v.optional(v.array(v.string()), ["X-Spam-Score", "X-Spamd-Result", "X-Spam-Status"]),
+      /** group commit: deliveries arriving within this window share one ingest transaction */
+      groupCommitMs: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1000)), 2),
+      maxRecipients: v.optional(positiveInt, 1000),
     }),
     {},
   ),
@@ -105,6 +108,14 @@ export const configSchema = v.strictObject({
       traceHeader: v.optional(v.string(), "X-Quarantine-Released"),
       maxRetryAgeSeconds: v.optional(positiveInt, 2 * 24 * 3600),
       heloName: v.optional(v.string()),
+      /** first retry delay after a 4xx or network error; doubles per attempt up to retryMaxSeconds */
+      retryBaseSeconds: v.optional(positiveInt, 60),
+      retryMaxSeconds: v.optional(positiveInt, 3600),
+      /** parallel deliveries per process (also the connections per route) */
+      concurrency: v.optional(positiveInt, 8),
+      /** how long a leased outbox row is ours; a dead process's rows are due again after it */
+      leaseSeconds: v.optional(positiveInt, 600),
+      timeoutSeconds: v.optional(positiveInt, 60),
     }),
     {},
   ),
@@ -117,11 +128,21 @@ export const configSchema = v.strictObject({
           password: v.optional(v.string()),
           classifier: v.optional(v.string()),
           fuzzy: v.optional(v.boolean(), false),
+          /** fuzzy storage flag (and weight) sent with /fuzzyadd */
+          fuzzyFlag: v.optional(v.pipe(v.number(), v.integer()), 1),
+          fuzzyWeight: v.optional(v.number(), 10),
         }),
       ),
       spamd: v.optional(v.strictObject({ host: v.optional(host, "127.0.0.1"), port: v.optional(port, 783), user: v.optional(v.string()) })),
       webhook: v.optional(v.strictObject({ url: v.string(), secret: v.string() })),
       reportsPerHourPerTenant: v.optional(positiveInt, 600),
+      retryBaseSeconds: v.optional(positiveInt, 60),
+      retryMaxSeconds: v.optional(positiveInt, 3600),
+      /** a report the sink has not taken after this long is marked failed */
+      maxRetryAgeSeconds: v.optional(positiveInt, 7 * 24 * 3600),
+      leaseSeconds: v.optional(positiveInt, 300),
+      timeoutSeconds: v.optional(positiveInt, 30),
+      concurrency: v.optional(positiveInt, 4),
     }),
     {},
   ),
