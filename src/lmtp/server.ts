@@ -1,0 +1,266 @@
+/**
+ * LMTP ingest (RFC 2033) for the spam filter: Postfix `lmtp:` transport, rspamd, amavis or
+ * any MTA delivers quarantined mail here. Off by default, loopback by default, no AUTH or
+ * TLS (it is a local hand-off; bind it elsewhere only on a trusted network).
+ *
+ * - RCPT: a recipient is known when its domain is in `domains`, or an account (user login,
+ *   domain login) or alias covers it; others get 550 5.1.1 unless lmtp.unknownRecipients is
+ *   "accept".
+ * - DATA: over lmtp.maxMessageBytes → 552 for every recipient (SIZE is advertised too, so a
+ *   well-behaved client is refused at MAIL already). The verdict is read from the configured
+ *   headers into score and reason (classify.ts).
+ * - Durability: the message goes through the one ingest path (prepare + ingestPrepared), and
+ *   the per-recipient 250 is sent only after its transaction committed. Deliveries that
+ *   arrive while a commit is being prepared or running share the next transaction (group
+ *   commit, lmtp.groupCommitMs), which is what makes concurrent delivery fast.
+ */
+import type { AddressInfo } from "node:net";
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
+import type { Config } from "../config/index.ts";
+import { log } from "../observability/log.ts";
+import { IngestError, ingestPrepared, prepare, type IngestResult } from "../quarantine/ingest.ts";
+import { domainOf, normalizeAddress } from "../quarantine/scope.ts";
+import type { Store } from "../storage/db.ts";
+import { verdictFromHeaders } from "./classify.ts";
+
+export interface LmtpOptions {
+  store: Store;
+  config: Config;
+  /** override config.lmtp.host / port (tests: port 0) */
+  host?: string;
+  port?: number;
+  /** called after each commit with the new quarantine row ids (IMAP IDLE wake-up) */
+  onIngested?: (ids: number[]) => void;
+}
+
+export interface LmtpServer {
+  port: number;
+  host: string;
+  stats: { messages: number; rows: number; commits: number; rejected: number };
+  stop(): Promise<void>;
+}
+
+type Prepared = ReturnType<typeof prepare>;
+
+interface Pending {
+  prepared: Prepared;
+  clientAddr: string | null;
+  resolve: (r: IngestResult) => void;
+  reject: (e: unknown) => void;
+}
+
+function smtpError(code: number, message: string): Error {
+  const e = new Error(message) as Error & { responseCode: number };
+  e.responseCode = code;
+  return e;
+}
+
+/** Collects deliveries and ingests them in shared transactions. */
+class GroupCommitter {
+  private queue: Pending[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running: Promise<void> | undefined;
+  commits = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly windowMs: number,
+    private readonly retentionDays: number,
+    private readonly onIngested?: (ids: number[]) => void,
+  ) {}
+
+  submit(prepared: Prepared, clientAddr: string | null): Promise<IngestResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ prepared, clientAddr, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.running || this.timer) return; // the running commit picks the queue up when done
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.drain().finally(() => {
+        this.running = undefined;
+        if (this.queue.length) this.schedule();
+      });
+    }, this.windowMs);
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, 500);
+      // One transaction per client address, so the audit log names who delivered.
+      const byAddr = new Map<string | null, Pending[]>();
+      for (const p of batch) {
+        const list = byAddr.get(p.clientAddr) ?? [];
+        list.push(p);
+        byAddr.set(p.clientAddr, list);
+      }
+      for (const [addr, list] of byAddr) await this.commit(list, addr);
+    }
+  }
+
+  private async commit(list: Pending[], clientAddr: string | null): Promise<void> {
+    const opts = { defaultRetentionDays: this.retentionDays, actor: "lmtp", actorKind: "system", clientAddr };
+    try {
+      const results = await ingestPrepared(this.store, list.map((p) => p.prepared), opts);
+      this.commits++;
+      list.forEach((p, i) => p.resolve(results[i]));
+      this.onIngested?.(results.flatMap((r) => r.ids));
+    } catch (e) {
+      if (list.length === 1) {
+        list[0].reject(e);
+        return;
+      }
+      // One bad message must not fail its neighbours: retry them one by one.
+      for (const p of list) {
+        try {
+          const [r] = await ingestPrepared(this.store, [p.prepared], opts);
+          this.commits++;
+          p.resolve(r);
+          this.onIngested?.(r.ids);
+        } catch (e2) {
+          p.reject(e2);
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.running = this.drain().finally(() => (this.running = undefined));
+    }
+    await this.running;
+  }
+}
+
+/** Known-recipient lookups, cached briefly (an MTA delivers bursts to the same addresses). */
+class RecipientCheck {
+  private cache = new Map<string, { known: boolean; until: number }>();
+  constructor(private readonly store: Store, private readonly ttlMs = 5000) {}
+
+  async known(address: string): Promise<boolean> {
+    const now = Date.now();
+    const c = this.cache.get(address);
+    if (c && c.until > now) return c.known;
+    const domain = domainOf(address);
+    const r = await this.store.client.execute({
+      sql: `SELECT 1 FROM domains WHERE name = ?1
+            UNION ALL SELECT 1 FROM accounts WHERE login IN (?1, ?2) AND disabled = 0
+            UNION ALL SELECT 1 FROM aliases WHERE address = ?2
+            LIMIT 1`,
+      args: [domain, address],
+    });
+    const known = r.rows.length > 0;
+    if (this.cache.size > 10000) this.cache.clear();
+    this.cache.set(address, { known, until: now + this.ttlMs });
+    return known;
+  }
+}
+
+export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
+  const { store, config } = opts;
+  const cfg = config.lmtp;
+  const direction = cfg.direction === "outgoing" ? "out" : "in";
+  const committer = new GroupCommitter(store, cfg.groupCommitMs, config.retention.defaultDays, opts.onIngested);
+  const recipients = new RecipientCheck(store);
+  const stats = { messages: 0, rows: 0, commits: 0, rejected: 0 };
+
+  const server = new SMTPServer({
+    lmtp: true,
+    name: config.hostname,
+    banner: "quarantined",
+    logger: false,
+    authOptional: true,
+    disabledCommands: ["AUTH", "STARTTLS"],
+    size: cfg.maxMessageBytes,
+    maxClients: 1000,
+    closeTimeout: 5000,
+    onConnect(_session, cb) {
+      cb();
+    },
+    onMailFrom(_address, _session, cb) {
+      cb();
+    },
+    onRcptTo(address, session, cb) {
+      const rcpt = normalizeAddress(address.address);
+      if (session.envelope.rcptTo.length >= cfg.maxRecipients) return cb(smtpError(452, "4.5.3 Too many recipients"));
+      if (!/^[^@\s]+@[^@\s]+$/.test(rcpt)) return cb(smtpError(550, `5.1.3 <${address.address}>: bad recipient address syntax`));
+      if (cfg.unknownRecipients === "accept") return cb();
+      recipients.known(rcpt).then(
+        (ok) => {
+          if (ok) return cb();
+          stats.rejected++;
+          cb(smtpError(550, `5.1.1 <${address.address}>: unknown recipient, no quarantine for this domain`));
+        },
+        (e) => {
+          log("error", "lmtp.rcpt_lookup_failed", { error: String(e) });
+          cb(smtpError(451, "4.3.0 Temporary lookup failure"));
+        },
+      );
+    },
+    onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on("data", (c: Buffer) => {
+        if (stream.sizeExceeded) return; // smtp-server answers 552 per recipient itself
+        size += c.length;
+        chunks.push(c);
+      });
+      stream.on("end", () => {
+        if (stream.sizeExceeded || size > cfg.maxMessageBytes) return cb(smtpError(552, `5.3.4 Message exceeds the maximum size of ${cfg.maxMessageBytes} bytes`));
+        const rcpts = session.envelope.rcptTo.map((r) => r.address);
+        const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+        let prepared: Prepared;
+        try {
+          const verdict = verdictFromHeaders(raw, cfg.scoreHeaders);
+          const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
+          prepared = prepare({ raw, recipients: rcpts, sender: from, score: verdict.score, reason: verdict.reason, direction });
+        } catch (e) {
+          const code = e instanceof IngestError ? 554 : 451;
+          return cb(smtpError(code, `${code === 554 ? "5.6.0" : "4.3.0"} Cannot store message: ${(e as Error).message}`));
+        }
+        committer.submit(prepared, session.remoteAddress ?? null).then(
+          (res) => {
+            stats.messages++;
+            stats.rows += res.ids.length;
+            stats.commits = committer.commits;
+            // prepare() de-duplicates recipients; map each RCPT to its row.
+            const byRcpt = new Map(prepared.recipients.map((r, i) => [r, res.ids[i]]));
+            cb(null, rcpts.map((r) => `2.0.0 <${r}> quarantined as ${byRcpt.get(normalizeAddress(r)) ?? res.ids[0]}`));
+          },
+          (e) => {
+            log("error", "lmtp.ingest_failed", { error: String(e) });
+            cb(smtpError(451, "4.3.0 Temporary failure storing the message, try again"));
+          },
+        );
+      });
+    },
+  });
+
+  const host = opts.host ?? cfg.host;
+  const port = opts.port ?? cfg.port;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: Error) => reject(e);
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+  server.on("error", (e: Error) => log("warn", "lmtp.error", { error: String(e) }));
+  const addr = server.server.address() as AddressInfo;
+  log("info", "lmtp.listening", { host, port: addr.port });
+  return {
+    port: addr.port,
+    host,
+    stats,
+    async stop() {
+      await new Promise<void>((r) => server.close(() => r()));
+      await committer.close();
+    },
+  };
+}
