@@ -1,0 +1,87 @@
+import { storeFlags } from "../../quarantine/actions.ts";
+import type { MimeNode } from "../../mime/index.ts";
+import { needsOf, UnknownCteError, writeItems } from "../fetch/items.ts";
+import { parseFetchItems, ProtocolError, type FetchItem } from "../protocol/index.ts";
+import { resolveSet } from "../session/sequence.ts";
+import { flagsList } from "../session/sync.ts";
+import { no, ok, type CommandSpec } from "./result.ts";
+
+/** Messages per storage round trip: bounded memory for bodies, few queries for listings. */
+const CHUNK_LISTING = 2000;
+const CHUNK_BODIES = 200;
+
+/**
+ * FETCH / UID FETCH. Rows are read in UID ranges (one query per chunk, scope-filtered) and
+ * answered in UID order; a non-PEEK body fetch on a read-write folder sets \Seen first.
+ */
+export const fetch: CommandSpec = {
+  names: ["FETCH"],
+  states: ["selected"],
+  uid: true,
+  async run(s, cmd) {
+    if (cmd.args.length < 2) throw new ProtocolError("FETCH needs a sequence set and items");
+    const sel = s.selected!;
+    const { items: parsed, changedSince, vanished } = parseFetchItems(cmd.args.slice(1));
+    const items: FetchItem[] = [...parsed];
+    if (cmd.uid && !items.some((i) => i.kind === "UID")) items.unshift({ kind: "UID" });
+    if (vanished && (!cmd.uid || !s.enabled.has("QRESYNC"))) throw new ProtocolError("VANISHED needs UID FETCH with QRESYNC enabled");
+    if (changedSince !== undefined) s.enabled.add("CONDSTORE");
+    if ((changedSince !== undefined || s.enabled.has("CONDSTORE")) && changedSince !== undefined && !items.some((i) => i.kind === "MODSEQ")) items.push({ kind: "MODSEQ" });
+    const needs = needsOf(items);
+    let uids = resolveSet(sel, cmd.args[0], !!cmd.uid);
+    const scope = s.scope!;
+
+    if (needs.setsSeen && !sel.readOnly && sel.folder.shows) {
+      const unseen = uids.filter((u) => !(sel.flagBits(u) & 1));
+      if (unseen.length) {
+        const r = await storeFlags(s.deps.store, scope, unseen, "add", ["\\Seen"]);
+        for (const [uid, f] of r.changed) sel.flags.set(uid, f);
+        if (!items.some((i) => i.kind === "FLAGS")) items.push({ kind: "FLAGS" });
+      }
+    }
+
+    const chunkSize = needs.bytes ? CHUNK_BODIES : CHUNK_LISTING;
+    const treeCache = new Map<number, MimeNode>();
+    const emit = { text: (t: string) => s.out.text(t), bytes: (b: Uint8Array) => s.out.bytes(b) };
+    for (let i = 0; i < uids.length; i += chunkSize) {
+      const chunk = uids.slice(i, i + chunkSize);
+      const rows = await s.deps.mailbox.rows(scope, chunk[0], chunk[chunk.length - 1], {
+        envelope: needs.envelope,
+        bodyStructure: needs.bodyStructure,
+        body: needs.body,
+        tree: needs.tree,
+        header: needs.header,
+      });
+      const wanted = new Set(chunk);
+      const present = rows.filter((r) => wanted.has(r.uid));
+      const bytes = needs.bytes ? await s.deps.mailbox.bytes(scope, present.map((r) => r.uid)) : undefined;
+      for (const row of present) {
+        const seq = sel.seqOf(row.uid);
+        if (!seq) continue;
+        const f = sel.flags.get(row.uid);
+        const modseq = Math.max(row.modseq, f?.modseq ?? 0);
+        if (changedSince !== undefined && BigInt(modseq) <= changedSince) continue;
+        let tree: MimeNode | undefined;
+        if (row.tree) {
+          tree = treeCache.get(row.blobId) ?? (JSON.parse(row.tree) as MimeNode);
+          treeCache.set(row.blobId, tree);
+        }
+        s.out.text(`* ${seq} FETCH (`);
+        try {
+          writeItems(items, { row, flags: flagsList(s, row.uid), modseq, raw: bytes?.get(row.uid), tree }, emit);
+        } catch (e) {
+          if (e instanceof UnknownCteError) {
+            s.out.text(")\r\n");
+            return no(e.message, "UNKNOWN-CTE");
+          }
+          throw e;
+        }
+        s.out.text(")\r\n");
+        await s.out.maybeFlush();
+      }
+      treeCache.clear();
+    }
+    uids = [];
+    return ok(`${cmd.uid ? "UID " : ""}FETCH completed`);
+  },
+};

@@ -1,0 +1,40 @@
+import { parseSearch } from "../protocol/index.ts";
+import { runSearch } from "../search/evaluate.ts";
+import { uidsToSet } from "../session/sync.ts";
+import { ok, type CommandSpec } from "./result.ts";
+
+/**
+ * SEARCH / UID SEARCH, with ESEARCH (RETURN MIN MAX ALL COUNT) and SEARCHRES (SAVE).
+ * CHARSET US-ASCII and UTF-8; others answer NO [BADCHARSET] from the parser.
+ */
+export const search: CommandSpec = {
+  names: ["SEARCH"],
+  states: ["selected"],
+  uid: true,
+  async run(s, cmd) {
+    const sel = s.selected!;
+    const parsed = parseSearch(cmd.args);
+    const uids = await runSearch(s, parsed.key);
+    const results = cmd.uid ? uids : uids.map((u) => sel.seqOf(u));
+    const ret = parsed.ret;
+    if (ret?.save) sel.saved = uids;
+    const condstore = parsed.key && JSON.stringify(parsed.key, (_k, v) => (typeof v === "bigint" ? v.toString() : v)).includes('"k":"modseq"');
+    const maxMod = () => Math.max(1, ...uids.map((u) => sel.flags.get(u)?.modseq ?? 0), sel.modseq);
+    if (ret) {
+      const onlySave = ret.save && !ret.min && !ret.max && !ret.all && !ret.count;
+      if (!onlySave) {
+        const none = !ret.min && !ret.max && !ret.count && !ret.all;
+        const parts: string[] = [];
+        if (ret.min && results.length) parts.push(`MIN ${results[0]}`);
+        if (ret.max && results.length) parts.push(`MAX ${results[results.length - 1]}`);
+        if ((ret.all || none) && results.length) parts.push(`ALL ${uidsToSet(results)}`);
+        if (ret.count) parts.push(`COUNT ${results.length}`);
+        if (condstore && results.length) parts.push(`MODSEQ ${maxMod()}`);
+        s.out.line(`* ESEARCH (TAG "${cmd.tag}")${cmd.uid ? " UID" : ""}${parts.length ? " " + parts.join(" ") : ""}`);
+      }
+    } else {
+      s.out.line(`* SEARCH${results.map((n) => " " + n).join("")}${condstore && results.length ? ` (MODSEQ ${maxMod()})` : ""}`);
+    }
+    return ok(`${cmd.uid ? "UID " : ""}SEARCH completed`);
+  },
+};

@@ -1,0 +1,34 @@
+import { imapMetrics } from "../../observability/metrics.ts";
+import { upgradeToTls } from "../../tls/index.ts";
+import type { TLSSocket } from "node:tls";
+import { expectArgs, type CommandSpec } from "./result.ts";
+
+/**
+ * STARTTLS: answer OK, drop anything the client pipelined after the command (RFC 3501 §6.2.1,
+ * CVE-2011-0411 class), then hand the socket to TLS and go on reading from the TLS socket.
+ */
+export const starttls: CommandSpec = {
+  names: ["STARTTLS"],
+  states: ["notauth"],
+  async run(s, cmd) {
+    expectArgs(cmd, 0);
+    if (s.secure) {
+      s.out.line(`${cmd.tag} BAD TLS is already active`);
+      s.releaseInput();
+      return;
+    }
+    s.discardInput();
+    s.detach();
+    s.out.line(`${cmd.tag} OK Begin TLS negotiation now`);
+    await s.out.flush();
+    const plain = s.sock;
+    const tlsSock = upgradeToTls(plain, s.deps.tls);
+    s.secure = true;
+    tlsSock.once("secure", () => {
+      s.tlsVersion = (tlsSock as TLSSocket).getProtocol() ?? undefined;
+      imapMetrics.tlsSessions.inc({ listener: s.listener, version: s.tlsVersion ?? "unknown" });
+    });
+    s.attach(tlsSock);
+    s.releaseInput();
+  },
+};

@@ -1,0 +1,77 @@
+/**
+ * The per-message facts SEARCH evaluates, cached process-wide by UID: they never change after
+ * ingest, so a repeated search is pure in-memory work (10,000 messages in a few ms).
+ */
+import type { Store } from "../../storage/db.ts";
+import { scopeFilter, type Scope } from "../../quarantine/scope.ts";
+
+export interface SearchFacts {
+  blobId: number;
+  receivedAt: number;
+  size: number;
+  modseq: number;
+  from: string;
+  to: string;
+  cc: string;
+  bcc: string;
+  subject: string;
+  messageId: string;
+  date: number | null;
+}
+
+const MAX = 200_000;
+
+export class SearchFactCache {
+  private facts = new Map<number, SearchFacts>();
+
+  constructor(private store: Store) {}
+
+  /** Facts for the UIDs (scope-filtered in SQL), loading what is not cached. */
+  async get(scope: Scope, uids: Uint32Array | number[]): Promise<Map<number, SearchFacts>> {
+    const out = new Map<number, SearchFacts>();
+    const missing: number[] = [];
+    for (const u of uids) {
+      const f = this.facts.get(u);
+      if (f) out.set(u, f);
+      else missing.push(u);
+    }
+    if (missing.length) {
+      const f = scopeFilter(scope);
+      const want = new Set(missing);
+      const r = await this.store.client.execute({
+        sql: `SELECT m.id, m.blob_id, m.received_at, m.raw_size, m.modseq, b.h_from, b.h_to, b.h_cc, b.h_bcc, b.h_subject, b.h_message_id, b.h_date
+              FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id BETWEEN ? AND ? AND ${f.sql}`,
+        args: [missing[0], missing[missing.length - 1], ...f.args],
+      });
+      if (this.facts.size + r.rows.length > MAX) this.facts.clear();
+      for (const row of r.rows) {
+        const id = Number(row.id);
+        if (!want.has(id)) continue;
+        const facts: SearchFacts = {
+          blobId: Number(row.blob_id),
+          receivedAt: Number(row.received_at),
+          size: Number(row.raw_size),
+          modseq: Number(row.modseq),
+          from: (row.h_from as string).toLowerCase(),
+          to: (row.h_to as string).toLowerCase(),
+          cc: (row.h_cc as string).toLowerCase(),
+          bcc: (row.h_bcc as string).toLowerCase(),
+          subject: (row.h_subject as string).toLowerCase(),
+          messageId: (row.h_message_id as string).toLowerCase(),
+          date: row.h_date === null ? null : Number(row.h_date),
+        };
+        this.facts.set(id, facts);
+        out.set(id, facts);
+      }
+    }
+    return out;
+  }
+
+  /** Blob ids whose decoded text contains `term` (trigram FTS: case-insensitive substring); null when too short for the index. */
+  async textMatches(term: string): Promise<Set<number> | null> {
+    if ([...term].length < 3) return null;
+    const phrase = `"${term.replace(/"/g, '""')}"`;
+    const r = await this.store.client.execute({ sql: "SELECT rowid FROM blob_text WHERE blob_text MATCH ?", args: [phrase] });
+    return new Set(r.rows.map((row) => Number(row.rowid)));
+  }
+}

@@ -1,0 +1,26 @@
+import type { CredentialCache } from "../../auth/credential-cache.ts";
+import type { Config } from "../../config/index.ts";
+import type { Mailbox } from "../../quarantine/mailbox.ts";
+import type { Store } from "../../storage/db.ts";
+import type { TlsContextStore } from "../../tls/index.ts";
+import type { ChangeNotifier } from "./notifier.ts";
+import type { LoginThrottle } from "./throttle.ts";
+import type { ViewCache } from "./view-cache.ts";
+import type { SearchFactCache } from "../search/cache.ts";
+
+/** What every session of a server shares. */
+export interface SessionDeps {
+  config: Config;
+  store: Store;
+  mailbox: Mailbox;
+  tls: TlsContextStore;
+  credentials: CredentialCache;
+  notifier: ChangeNotifier;
+  throttle: LoginThrottle;
+  views: ViewCache;
+  searchFacts: SearchFactCache;
+  /** UIDVALIDITY base of this database */
+  uidValidityBase: number;
+  /** called after an action queued work (delivery, training) */
+  onQueued?: () => void;
+}
