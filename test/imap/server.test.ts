@@ -1,0 +1,227 @@
+/** IMAP over real TLS sockets: listeners, TLS policy, scopes, actions, live updates. */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import tls from "node:tls";
+import { RawClient } from "../helpers/imap-client.ts";
+import { ADMIN_PASSWORD, message, PASSWORD, startTestServer, type TestServer } from "../helpers/server.ts";
+
+let t: TestServer;
+let alice: number[];
+let bob: number[];
+let carol: number[];
+
+async function login(user: string, pass = PASSWORD): Promise<RawClient> {
+  const c = await RawClient.connect(t.imaps, true);
+  const r = await c.cmd("L", `LOGIN ${user} ${pass}`);
+  assert.match(r, /^L OK/m);
+  return c;
+}
+
+async function count(sql: string, ...args: (string | number)[]): Promise<number> {
+  const r = await t.server.store.client.execute({ sql, args });
+  return Number(r.rows[0].n);
+}
+
+before(async () => {
+  t = await startTestServer({}, ["alice@example.com", "bob@example.com", "example.com", "carol@other.org"]);
+  alice = await t.ingest(["alice@example.com"], message("For Alice"));
+  bob = await t.ingest(["bob@example.com"], message("For Bob", "bob@example.com"));
+  carol = await t.ingest(["carol@other.org"], message("For Carol", "carol@other.org"));
+});
+after(async () => t.stop());
+
+describe("listeners and TLS", () => {
+  test("implicit TLS greets and offers AUTH=PLAIN", async () => {
+    const c = await RawClient.connect(t.imaps, true);
+    const r = await c.cmd("a", "CAPABILITY");
+    assert.match(r, /AUTH=PLAIN/);
+    assert.doesNotMatch(r, /LOGINDISABLED/);
+    c.close();
+  });
+
+  test("TLS 1.1 is refused", async () => {
+    await assert.rejects(
+      new Promise((resolve, reject) => {
+        const s = tls.connect({ host: "127.0.0.1", port: t.imaps, rejectUnauthorized: false, minVersion: "TLSv1", maxVersion: "TLSv1.1" }, () => resolve(s));
+        s.once("error", reject);
+      }),
+    );
+  });
+
+  test("before STARTTLS: LOGINDISABLED, LOGIN and AUTHENTICATE refused with PRIVACYREQUIRED", async () => {
+    const c = await RawClient.connect(t.imap, false);
+    const cap = await c.cmd("a", "CAPABILITY");
+    assert.match(cap, /STARTTLS/);
+    assert.match(cap, /LOGINDISABLED/);
+    assert.doesNotMatch(cap, /AUTH=PLAIN/);
+    assert.match(await c.cmd("b", `LOGIN admin ${ADMIN_PASSWORD}`), /^b NO \[PRIVACYREQUIRED\]/m);
+    assert.match(await c.cmd("c", "AUTHENTICATE PLAIN AGFkbWluAGFkbWlucGFzczE="), /^c NO \[PRIVACYREQUIRED\]/m);
+    c.close();
+  });
+
+  test("STARTTLS upgrades, and bytes pipelined after it are discarded", async () => {
+    const c = await RawClient.connect(t.imap, false);
+    c.write(`a STARTTLS\r\nb LOGIN admin ${ADMIN_PASSWORD}\r\n`);
+    await c.waitFor(/^a OK[^\r]*\r\n/m);
+    await c.starttls();
+    const cap = await c.cmd("c", "CAPABILITY");
+    assert.doesNotMatch(cap, /^b /m, "the pipelined LOGIN must not run inside TLS");
+    assert.match(cap, /AUTH=PLAIN/);
+    assert.match(await c.cmd("d", "SELECT Caught"), /^d NO|^d BAD/m, "still not logged in");
+    assert.match(await c.cmd("e", `LOGIN admin ${ADMIN_PASSWORD}`), /^e OK/m);
+    c.close();
+  });
+
+  test("AUTHENTICATE PLAIN with SASL-IR and with a continuation", async () => {
+    const c = await RawClient.connect(t.imaps, true);
+    const ir = Buffer.from(`\0alice@example.com\0${PASSWORD}`).toString("base64");
+    assert.match(await c.cmd("a", `AUTHENTICATE PLAIN ${ir}`), /^a OK/m);
+    c.close();
+    const d = await RawClient.connect(t.imaps, true);
+    d.write("b AUTHENTICATE PLAIN\r\n");
+    await d.waitFor(/^\+ ?\r\n/m);
+    d.write(`${ir}\r\n`);
+    assert.match(await d.waitFor(/^b (OK|NO)[^\r]*\r\n/m), /^b OK/m);
+    d.close();
+  });
+
+  test("a wrong password answers AUTHENTICATIONFAILED and is audited", async () => {
+    const c = await RawClient.connect(t.imaps, true);
+    assert.match(await c.cmd("a", "LOGIN alice@example.com wrongpass"), /^a NO \[AUTHENTICATIONFAILED\]/m);
+    c.close();
+    assert.ok((await count("SELECT count(*) AS n FROM audit WHERE action = 'login.fail'")) >= 1);
+  });
+});
+
+describe("scopes", () => {
+  test("user, domain and admin each see exactly their scope", async () => {
+    const cases: [string, string, number[]][] = [
+      ["alice@example.com", PASSWORD, alice],
+      ["example.com", PASSWORD, [...alice, ...bob]],
+      ["admin", ADMIN_PASSWORD, [...alice, ...bob, ...carol]],
+    ];
+    for (const [user, pass, uids] of cases) {
+      const c = await login(user, pass);
+      const sel = await c.cmd("s", "EXAMINE Caught");
+      assert.match(sel, new RegExp(`\\* ${uids.length} EXISTS`), user);
+      const search = await c.cmd("q", "UID SEARCH ALL");
+      assert.match(search, new RegExp(`\\* SEARCH ${uids.join(" ")}\\r\\n`), user);
+      c.close();
+    }
+  });
+
+  test("another tenant's UID behaves as if it did not exist", async () => {
+    const c = await login("alice@example.com");
+    await c.cmd("s", "SELECT Caught");
+    const f = await c.cmd("f", `UID FETCH ${bob[0]} (UID FLAGS)`);
+    assert.doesNotMatch(f, /\* \d+ FETCH/);
+    assert.match(f, /^f OK/m);
+    assert.doesNotMatch(await c.cmd("g", `UID STORE ${bob[0]} +FLAGS (\\Seen)`), /\* \d+ FETCH/);
+    assert.match(await c.cmd("h", `UID MOVE ${bob[0]} Release`), /^h OK/m);
+    assert.equal(await count("SELECT count(*) AS n FROM outbox WHERE message_id = ?", bob[0]), 0);
+    assert.match(await c.cmd("i", `UID SEARCH UID ${bob[0]}`), /\* SEARCH\r\n/);
+    assert.match(await c.cmd("j", "STATUS Caught (MESSAGES)"), /MESSAGES 1\)/);
+    c.close();
+  });
+});
+
+describe("actions", () => {
+  test("Outlook-style COPY + STORE \\Deleted + EXPUNGE releases exactly once", async () => {
+    const [uid] = await t.ingest(["alice@example.com"], message("Outlook release"));
+    const c = await login("alice@example.com");
+    await c.cmd("s", "SELECT Caught");
+    const copy = await c.cmd("c", `UID COPY ${uid} Release`);
+    assert.match(copy, new RegExp(`COPYUID \\d+ ${uid} ${uid}`));
+    await c.cmd("d", `UID STORE ${uid} +FLAGS (\\Deleted)`);
+    assert.match(await c.cmd("e", "EXPUNGE"), /^e OK/m);
+    assert.match(await c.cmd("f", `UID COPY ${uid} Release`), /^f OK/m, "COPY of a UID already gone answers OK");
+    assert.equal(await count("SELECT count(*) AS n FROM outbox WHERE message_id = ?", uid), 1);
+    assert.equal(await count("SELECT count(*) AS n FROM audit WHERE action = 'release' AND message_id = ?", uid), 1);
+    c.close();
+  });
+
+  test("UID MOVE to Release and Train releases once and queues a ham report", async () => {
+    const [uid] = await t.ingest(["alice@example.com"], message("Thunderbird release"));
+    const c = await login("alice@example.com");
+    await c.cmd("s", "SELECT Caught");
+    const r = await c.cmd("m", `UID MOVE ${uid} "Release and Train"`);
+    assert.match(r, /\* OK \[COPYUID/);
+    assert.match(r, /\* \d+ EXPUNGE/);
+    assert.equal(await count("SELECT count(*) AS n FROM outbox WHERE message_id = ?", uid), 1);
+    assert.equal(await count("SELECT count(*) AS n FROM training_reports WHERE message_id = ? AND kind = 'ham'", uid), 1);
+    c.close();
+  });
+
+  test("APPEND to Spam records a report; APPEND to Release is refused", async () => {
+    const c = await login("alice@example.com");
+    const msg = message("Missed spam");
+    const before = await count("SELECT count(*) AS n FROM training_reports WHERE kind = 'spam'");
+    c.write(`a APPEND Spam {${Buffer.byteLength(msg)}+}\r\n${msg}\r\n`);
+    assert.match(await c.waitFor(/^a (OK|NO|BAD)[^\r]*\r\n/m), /^a OK/m);
+    assert.equal(await count("SELECT count(*) AS n FROM training_reports WHERE kind = 'spam'"), before + 1);
+    c.write(`b APPEND Release {${Buffer.byteLength(msg)}+}\r\n${msg}\r\n`);
+    assert.match(await c.waitFor(/^b (OK|NO|BAD)[^\r]*\r\n/m), /^b NO \[CANNOT\]/m);
+    c.close();
+  });
+
+  test("CREATE, DELETE and RENAME answer NO [CANNOT]; every folder is selectable", async () => {
+    const c = await login("alice@example.com");
+    assert.match(await c.cmd("a", "CREATE Foo"), /^a NO \[CANNOT\]/m);
+    for (const f of ["INBOX", "Release", '"Release and Train"', '"Not Spam"', '"Release and Train/Not Spam"', "Spam", "Trash"]) {
+      const r = await c.cmd("s", `SELECT ${f}`);
+      assert.match(r, /\* 0 EXISTS/, f);
+      assert.match(r, /UIDVALIDITY \d+/, f);
+    }
+    c.close();
+  });
+});
+
+describe("live updates", () => {
+  test("IDLE sees EXPUNGE and EXISTS from another session within 2 s", async () => {
+    const [uid] = await t.ingest(["bob@example.com"], message("Live", "bob@example.com"));
+    const a = await login("example.com");
+    await a.cmd("s", "SELECT Caught");
+    a.write("i IDLE\r\n");
+    await a.waitFor(/^\+ [^\r]*\r\n/m);
+    const b = await login("bob@example.com");
+    await b.cmd("s", "SELECT Caught");
+    await b.cmd("m", `UID MOVE ${uid} Trash`);
+    const started = Date.now();
+    await a.waitFor(/\* \d+ EXPUNGE\r\n/, 2500);
+    assert.ok(Date.now() - started < 2000);
+    await t.ingest(["bob@example.com"], message("Arrives", "bob@example.com"));
+    await a.waitFor(/\* \d+ EXISTS\r\n/, 2500);
+    a.write("DONE\r\n");
+    await a.waitFor(/^i OK[^\r]*\r\n/m);
+    a.close();
+    b.close();
+  });
+
+  test("IDLE accepts DONE and further commands in the same packet", async () => {
+    const a = await login("alice@example.com");
+    await a.cmd("s", "SELECT Caught");
+    a.write("i IDLE\r\n");
+    await a.waitFor(/^\+ [^\r]*\r\n/m);
+    a.write("DONE\r\nn NOOP\r\nm UID SEARCH ALL\r\n");
+    await a.waitFor(/^i OK[^\r]*\r\n/m);
+    await a.waitFor(/^n OK[^\r]*\r\n/m);
+    await a.waitFor(/^m OK[^\r]*\r\n/m);
+    a.close();
+  });
+
+  test("a message ingested by another process shows as EXISTS during IDLE", async () => {
+    const a = await login("alice@example.com");
+    await a.cmd("s", "SELECT Caught");
+    a.write("i IDLE\r\n");
+    await a.waitFor(/^\+ [^\r]*\r\n/m);
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, ["src/main.ts", "ingest", "--rcpt", "alice@example.com", "--data-dir", t.dir, "-"], { stdio: ["pipe", "pipe", "pipe"] });
+    child.stdin.end(message("From another process"));
+    const code = await new Promise((r) => child.on("close", r));
+    assert.equal(code, 0);
+    await a.waitFor(/\* \d+ EXISTS\r\n/, 2500);
+    a.write("DONE\r\n");
+    await a.waitFor(/^i OK[^\r]*\r\n/m);
+    a.close();
+  });
+});
