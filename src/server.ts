@@ -53,16 +53,34 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
   let http: HttpHandle | undefined;
   if (config.http.enabled) {
+    const httpHost = config.http.host ?? config.host;
     const app = createHttpApp({
       version: VERSION,
       startedAt,
-      readiness: {
-        database: async () => (await store.client.execute("SELECT 1")).rows.length === 1,
-        listeners: async () => imap.listening(),
-      },
-      status: async () => ({ database: store.kind, listeners: imap.describe(), certificateNotAfter: tls.notAfter.toISOString() }),
+      store,
+      config,
+      credentials,
+      readiness: { imap: async () => imap.listening() },
+      // database and outbox checks, gauges, status page, onboarding and the admin API come from the store and config
+      listeners: () => [
+        ...(config.imap.implicitTls.enabled
+          ? [{ name: "imaps", protocol: "IMAP", host: config.imap.implicitTls.host ?? config.host, port: imap.ports.imaps ?? null, tls: "implicit" as const, bound: imap.listening() }]
+          : []),
+        ...(config.imap.starttls.enabled
+          ? [{ name: "imap", protocol: "IMAP", host: config.imap.starttls.host ?? config.host, port: imap.ports.imap ?? null, tls: "starttls" as const, bound: imap.listening() }]
+          : []),
+        { name: "http", protocol: "HTTP", host: httpHost, port: http?.port ?? null, tls: "none" as const, bound: http !== undefined },
+      ],
+      certificateNotAfter: () => tls.notAfter,
+      imapEndpoints: () => ({
+        hostname: config.hostname,
+        imaps: config.imap.implicitTls.enabled ? (config.imap.implicitTls.port || imap.ports.imaps) : undefined,
+        imap: config.imap.starttls.enabled ? (config.imap.starttls.port || imap.ports.imap) : undefined,
+      }),
+      status: async () => ({ imap: imap.describe() }),
     });
-    http = await serveHttp(app.fetch, config.http.host ?? config.host, config.http.port);
+    http = await serveHttp(app.fetch, httpHost, config.http.port);
+    stops.unshift(() => app.dispose());
     stops.unshift(() => http!.stop());
   }
 

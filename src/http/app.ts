@@ -1,9 +1,24 @@
 /**
- * The Hono app on the side: health and readiness for load balancers, metrics for scrapers.
- * Admin API, status page and onboarding routes are mounted from their own modules.
+ * The Hono app on the side: health and readiness for load balancers, metrics for scrapers,
+ * the status page and JSON status, client onboarding, and the admin API under /api/v1.
+ * Every error is application/problem+json (problem.ts). Parts that need the database or the
+ * configuration are mounted only when those are given, so a bare app still serves /healthz.
  */
 import { Hono } from "hono";
+import type { CredentialCache } from "../auth/credential-cache.ts";
+import type { Config } from "../config/index.ts";
+import { log } from "../observability/log.ts";
 import { renderMetrics } from "../observability/metrics.ts";
+import { dailyActivity, overview } from "../quarantine/query.ts";
+import type { Store } from "../storage/db.ts";
+import { mountApi } from "./api.ts";
+import { httpMetrics, OpsGauges } from "./gauges.ts";
+import { mountOnboarding, type ImapEndpoints } from "./onboarding.ts";
+import { HttpProblem, problem } from "./problem.ts";
+import type { ApiEnv } from "./router.ts";
+import { renderStatusPage, type ListenerInfo } from "./status-page.ts";
+
+export type { ListenerInfo } from "./status-page.ts";
 
 export interface HttpDeps {
   /** checks for /readyz: name → a promise that resolves true when healthy */
@@ -11,7 +26,26 @@ export interface HttpDeps {
   version: string;
   startedAt: number;
   status?: () => Promise<Record<string, unknown>>;
+  /** the store: enables the database and outbox readiness checks, DB gauges, the admin API and the status page */
+  store?: Store;
+  config?: Config;
+  /** every configured listener and whether it is bound (readiness, status) */
+  listeners?: () => ListenerInfo[];
+  certificateNotAfter?: () => Date | undefined;
+  /** where onboarding points clients; default: config.hostname and the configured IMAP ports */
+  imapEndpoints?: () => ImapEndpoints;
+  credentials?: CredentialCache;
+  /** default config.limits.maxMessageBytes */
+  maxIngestBytes?: number;
+  /** a pending outbox row due longer than this makes /readyz fail (default 900) */
+  outboxOverdueSeconds?: number;
+  /** time a readiness check may take (default 2000) */
+  checkTimeoutMs?: number;
+  /** how long database-backed gauges are cached (default 5000) */
+  metricsTtlMs?: number;
 }
+
+export type HttpApp = Hono<ApiEnv> & { dispose(): void };
 
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -23,24 +57,132 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | "timeout">
   }
 }
 
-export function createHttpApp(deps: HttpDeps): Hono {
-  const app = new Hono();
+function defaultEndpoints(config: Config): ImapEndpoints {
+  return {
+    hostname: config.hostname,
+    imaps: config.imap.implicitTls.enabled ? config.imap.implicitTls.port : undefined,
+    imap: config.imap.starttls.enabled ? config.imap.starttls.port : undefined,
+  };
+}
+
+export function createHttpApp(deps: HttpDeps): HttpApp {
+  const app = new Hono<ApiEnv>();
+  const store = deps.store;
+  const overdueMs = (deps.outboxOverdueSeconds ?? 900) * 1000;
+  const gauges = new OpsGauges(store, { ttlMs: deps.metricsTtlMs, overdueMs, version: deps.version, startedAt: deps.startedAt });
+
+  app.use(async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    const route = c.req.routePath && c.req.routePath !== "/*" ? c.req.routePath : "unmatched";
+    httpMetrics.requests.inc({ method: c.req.method, route, status: c.res.status });
+    httpMetrics.latency.observe({ route }, (performance.now() - t0) / 1000);
+  });
+
+  app.onError((e, c) => {
+    if (e instanceof HttpProblem) return problem(c, e.status, e.detail, e.extra, e.headers);
+    log("error", "http.error", { method: c.req.method, path: c.req.path, error: String((e as Error)?.message ?? e) });
+    return problem(c, 500, "internal error; see the server log");
+  });
+  app.notFound((c) => problem(c, 404, "no such resource"));
+
+  /* ---------- health ---------- */
+  const checks: Record<string, () => Promise<boolean>> = {};
+  if (store) {
+    checks.database = async () => (await store.client.execute("SELECT 1 AS one")).rows.length === 1;
+    checks.outbox = async () => {
+      const now = Date.now();
+      const r = await store.client.execute({
+        sql: "SELECT count(*) AS n FROM outbox WHERE state = 'pending' AND next_attempt_at < ? AND (lease_until IS NULL OR lease_until < ?)",
+        args: [now - overdueMs, now],
+      });
+      return Number(r.rows[0].n) === 0;
+    };
+  }
+  if (deps.listeners) checks.listeners = async () => deps.listeners!().every((l) => l.bound);
+  Object.assign(checks, deps.readiness);
+
   app.get("/healthz", (c) => c.text("ok"));
   app.get("/readyz", async (c) => {
     const results: Record<string, string> = {};
-    let ok = true;
     await Promise.all(
-      Object.entries(deps.readiness).map(async ([name, check]) => {
-        const r = await withTimeout(check().catch(() => false), 2000);
+      Object.entries(checks).map(async ([name, check]) => {
+        const r = await withTimeout(
+          check().catch(() => false),
+          deps.checkTimeoutMs ?? 2000,
+        );
         results[name] = r === true ? "ok" : r === "timeout" ? "timeout" : "failed";
-        if (r !== true) ok = false;
       }),
     );
-    return c.json({ status: ok ? "ready" : "not ready", checks: results }, ok ? 200 : 503);
+    const failed = Object.keys(results).filter((k) => results[k] !== "ok").sort();
+    if (failed.length === 0) return c.json({ status: "ready", checks: results });
+    return c.body(JSON.stringify({ type: "about:blank", title: "Service Unavailable", status: 503, detail: `not ready: ${failed.map((f) => `${f} ${results[f]}`).join(", ")}`, checks: results, failed }), 503, {
+      "Content-Type": "application/problem+json",
+      "Cache-Control": "no-store",
+    });
   });
-  app.get("/metrics", (c) => c.body(renderMetrics(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }));
-  app.get("/status", async (c) =>
-    c.json({ version: deps.version, uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000), ...(deps.status ? await deps.status() : {}) }),
-  );
-  return app;
+  app.get("/metrics", async (c) => {
+    await withTimeout(gauges.refresh(), deps.checkTimeoutMs ?? 2000);
+    return c.body(renderMetrics(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
+  });
+
+  const listeners = () => deps.listeners?.() ?? [];
+  app.get("/status", async (c) => {
+    const o = store ? await gauges.refresh() : undefined;
+    const counts = o
+      ? {
+          caught: o.messages.filter((m) => m.state === "caught").reduce((a, m) => a + m.count, 0),
+          outboxPending: o.outbox.byState.pending ?? 0,
+          trainingPending: o.training.byState.pending ?? 0,
+        }
+      : undefined;
+    return c.json({
+      version: deps.version,
+      uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
+      ...(store ? { database: store.kind } : {}),
+      ...(deps.listeners ? { listeners: listeners() } : {}),
+      ...(deps.certificateNotAfter?.() ? { certificateNotAfter: deps.certificateNotAfter()!.toISOString() } : {}),
+      ...(counts ? { counts, queues: { outbox: o!.outbox, training: o!.training } } : {}),
+      ...(deps.status ? await deps.status() : {}),
+    });
+  });
+
+  /* ---------- status page ---------- */
+  if (store) {
+    app.get("/", async (c) => {
+      const now = Date.now();
+      const [o, days] = await Promise.all([overview(store, overdueMs), dailyActivity(store, 14, now)]);
+      return c.html(
+        renderStatusPage({
+          version: deps.version,
+          hostname: deps.config?.hostname ?? new URL(c.req.url).hostname,
+          uptimeSeconds: Math.round((now - deps.startedAt) / 1000),
+          database: store.kind,
+          listeners: listeners(),
+          certificateNotAfter: deps.certificateNotAfter?.(),
+          overview: o,
+          days,
+          now,
+        }),
+      );
+    });
+  }
+
+  /* ---------- onboarding ---------- */
+  const endpoints = deps.imapEndpoints ?? (deps.config ? () => defaultEndpoints(deps.config!) : undefined);
+  if (endpoints) mountOnboarding(app, endpoints);
+
+  /* ---------- admin API ---------- */
+  if (store) {
+    mountApi(app, {
+      store,
+      version: deps.version,
+      defaultRetentionDays: deps.config?.retention.defaultDays ?? 14,
+      maxIngestBytes: deps.maxIngestBytes ?? deps.config?.limits.maxMessageBytes ?? 50 * 1024 * 1024,
+      reportsPerHourPerTenant: deps.config?.training.reportsPerHourPerTenant,
+      credentials: deps.credentials,
+    });
+  }
+
+  return Object.assign(app, { dispose: () => gauges.dispose() });
 }
