@@ -1,0 +1,45 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, loadConfig, maskSecrets } from "../../src/config/index.ts";
+
+test("defaults", () => {
+  const c = loadConfig({ env: {} });
+  assert.equal(c.imap.implicitTls.port, 993);
+  assert.equal(c.imap.starttls.port, 143);
+  assert.equal(c.http.port, 8080);
+  assert.equal(c.lmtp.enabled, false);
+  assert.equal(c.dataDir, "./data");
+});
+
+test("layers: file < environment < flags", () => {
+  const dir = mkdtempSync(join(tmpdir(), "qcfg-"));
+  const file = join(dir, "c.json");
+  writeFileSync(file, JSON.stringify({ http: { port: 1000 }, imap: { starttls: { port: 1001 } }, dataDir: "/file" }));
+  const c = loadConfig({ configFile: file, env: { QUARANTINED_HTTP_PORT: "2000", QUARANTINED_DATA_DIR: "/env" }, flags: { "data-dir": "/flag" } });
+  assert.equal(c.imap.starttls.port, 1001);
+  assert.equal(c.http.port, 2000);
+  assert.equal(c.dataDir, "/flag");
+  assert.equal(loadConfig({ env: { QUARANTINED_IMAP_PORT: "off" } }).imap.starttls.enabled, false);
+});
+
+test("errors name the key and where it came from", () => {
+  assert.throws(() => loadConfig({ env: { QUARANTINED_IMAPS_PORT: "abc" } }), (e: Error) => e instanceof ConfigError && /QUARANTINED_IMAPS_PORT/.test(e.message));
+  assert.throws(() => loadConfig({ env: { QUARANTINED_NOPE: "1" } }), /QUARANTINED_NOPE: unknown environment variable/);
+  const dir = mkdtempSync(join(tmpdir(), "qcfg-"));
+  const file = join(dir, "c.json");
+  writeFileSync(file, JSON.stringify({ imap: { starttls: { prot: 1 } } }));
+  assert.throws(() => loadConfig({ configFile: file, env: {} }), /imap\.starttls\.prot: unknown key \(from .*c\.json\)/);
+  writeFileSync(file, JSON.stringify({ limits: { maxConnections: -5 } }));
+  assert.throws(() => loadConfig({ configFile: file, env: {} }), /limits\.maxConnections: /);
+  writeFileSync(file, "{not json");
+  assert.throws(() => loadConfig({ configFile: file, env: {} }), /not valid JSON/);
+});
+
+test("secrets are masked", () => {
+  const c = loadConfig({ env: { QUARANTINED_ADMIN_PASSWORD: "supersecret", QUARANTINED_DB_AUTH_TOKEN: "tok" } });
+  const text = JSON.stringify(maskSecrets(c));
+  assert.doesNotMatch(text, /supersecret|"tok"/);
+});

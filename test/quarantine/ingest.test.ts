@@ -1,0 +1,95 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expire } from "../../src/quarantine/expiry.ts";
+import { ingestOne } from "../../src/quarantine/ingest.ts";
+import { Mailbox } from "../../src/quarantine/mailbox.ts";
+import type { Scope } from "../../src/quarantine/scope.ts";
+import { migrate, openStore, type Store } from "../../src/storage/db.ts";
+
+let dir: string;
+let store: Store;
+const enc = new TextEncoder();
+const msg = (s: string) => enc.encode(`From: a@b.test\r\nTo: x@example.com\r\nSubject: ${s}\r\n\r\nbody ${s}\r\n`);
+const admin: Scope = { kind: "admin", accountId: 1, login: "admin" };
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "qingest-"));
+  store = await openStore({ url: `file:${join(dir, "q.db")}` });
+  await migrate(store);
+});
+after(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const n = async (sql: string, ...args: (string | number)[]) => Number((await store.client.execute({ sql, args })).rows[0].n);
+
+test("multi-recipient ingest makes one row per recipient and one blob", async () => {
+  const r = await ingestOne(store, { raw: msg("multi"), recipients: ["a@example.com", "b@example.com", "c@other.org"] }, { defaultRetentionDays: 14 });
+  assert.equal(r.ids.length, 3);
+  assert.equal(await n("SELECT count(DISTINCT blob_id) AS n FROM messages WHERE id IN (?, ?, ?)", ...r.ids), 1);
+  const again = await ingestOne(store, { raw: msg("multi"), recipients: ["d@example.com"] }, { defaultRetentionDays: 14 });
+  assert.equal(again.blobId, r.blobId, "the same bytes are stored once");
+  assert.equal(again.duplicateBlob, true);
+});
+
+test("raw read-back is byte-exact; bare LF is stored as CRLF", async () => {
+  const raw = enc.encode("From: a@b.test\r\nSubject: exact\r\n\r\n\u00e9t\u00e9 8-bit body\r\n.\r\n");
+  const r = await ingestOne(store, { raw, recipients: ["a@example.com"] }, { defaultRetentionDays: 14 });
+  const back = (await new Mailbox(store).bytes(admin, r.ids))!.get(r.ids[0])!;
+  assert.deepEqual(Buffer.from(back), Buffer.from(raw));
+  const lf = await ingestOne(store, { raw: enc.encode("Subject: lf\n\nline\n"), recipients: ["a@example.com"] }, { defaultRetentionDays: 14 });
+  const lfBack = (await new Mailbox(store).bytes(admin, lf.ids)).get(lf.ids[0])!;
+  assert.equal(Buffer.from(lfBack).toString(), "Subject: lf\r\n\r\nline\r\n");
+});
+
+test("a scope's query never returns another tenant's row", async () => {
+  const a = await ingestOne(store, { raw: msg("tenant a"), recipients: ["t1@tenant-a.test"] }, { defaultRetentionDays: 14 });
+  await ingestOne(store, { raw: msg("tenant b"), recipients: ["t2@tenant-b.test"] }, { defaultRetentionDays: 14 });
+  const mb = new Mailbox(store);
+  const user: Scope = { kind: "user", accountId: 2, login: "t1@tenant-a.test", addresses: ["t1@tenant-a.test"] };
+  const domain: Scope = { kind: "domain", accountId: 3, login: "tenant-b.test", domain: "tenant-b.test" };
+  assert.deepEqual([...(await mb.snapshot(user, "in")).uids], a.ids);
+  const d = await mb.snapshot(domain, "in");
+  assert.equal(d.uids.length, 1);
+  assert.equal((await mb.rows(domain, a.ids[0], a.ids[0], {})).length, 0);
+  assert.equal((await mb.bytes(domain, a.ids)).size, 0);
+  assert.ok(d.uidNext > d.uids[0]);
+});
+
+test("expiry moves rows past retention out of Caught and collects unreferenced blobs", async () => {
+  const r = await ingestOne(store, { raw: msg("expiring"), recipients: ["e@example.com"] }, { defaultRetentionDays: 1 });
+  const res = await expire(store, { now: Date.now() + 2 * 86400_000, historyDays: 0 });
+  assert.ok(res.expired >= 1);
+  assert.equal(await n("SELECT count(*) AS n FROM messages WHERE id = ? AND state = 'caught'", r.ids[0]), 0);
+  assert.ok(await n("SELECT count(*) AS n FROM audit WHERE action = 'expire' AND message_id = ?", r.ids[0]));
+  // finished rows are kept for the history period (here 0 days), then their blob is collected
+  await expire(store, { now: Date.now() + 3 * 86400_000, historyDays: 0 });
+  assert.equal(await n("SELECT count(*) AS n FROM blobs WHERE id = ?", r.blobId), 0, "blob collected");
+});
+
+test("two processes ingesting into one database file at once lose nothing", async () => {
+  const script = `
+    import { openStore } from "./src/storage/db.ts";
+    import { ingestBatch } from "./src/quarantine/ingest.ts";
+    const s = await openStore({ url: process.env.Q_URL });
+    const tag = process.env.Q_TAG;
+    for (let i = 0; i < 20; i++) {
+      const items = Array.from({ length: 10 }, (_, j) => ({ raw: new TextEncoder().encode("Subject: " + tag + " " + i + "-" + j + "\\r\\n\\r\\nx\\r\\n"), recipients: ["p@parallel.test"] }));
+      await ingestBatch(s, items, { defaultRetentionDays: 14 });
+    }
+    s.close();`;
+  const run = (tag: string) =>
+    new Promise<number>((resolve) => {
+      const p = spawn(process.execPath, ["-e", script], { stdio: "inherit", cwd: process.cwd(), env: { ...process.env, Q_URL: `file:${join(dir, "q.db")}`, Q_TAG: tag } });
+      p.on("close", (code) => resolve(code ?? 1));
+    });
+  const codes = await Promise.all([run("A"), run("B")]);
+  assert.deepEqual(codes, [0, 0]);
+  assert.equal(await n("SELECT count(*) AS n FROM messages WHERE recipient = 'p@parallel.test'"), 400);
+  assert.equal(await n("SELECT count(DISTINCT id) AS n FROM messages WHERE recipient = 'p@parallel.test'"), 400);
+});
