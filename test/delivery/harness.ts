@@ -183,3 +183,16 @@ export async function rows<T = Record<string, unknown>>(store: Store, sql: strin
   const r = await store.client.execute({ sql, args });
   return r.rows.map((row) => ({ ...row }) as T);
 }
+
+/** A TCP port that was free a moment ago (for external daemons that need a number up front). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
