@@ -1,0 +1,74 @@
+/** A real HTTP server for the tests: temp database, the app served on 127.0.0.1:0. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as v from "valibot";
+import { configSchema } from "../../src/config/schema.ts";
+import { createHttpApp, type HttpApp, type HttpDeps } from "../../src/http/app.ts";
+import { addToken } from "../../src/http/tokens.ts";
+import { setLogQuiet } from "../../src/observability/log.ts";
+import { serveHttp, type HttpHandle } from "../../src/runtime/http-serve.ts";
+import { migrate, openStore, type Store } from "../../src/storage/db.ts";
+
+export interface TestServer {
+  base: string;
+  store: Store;
+  app: HttpApp;
+  http: HttpHandle;
+  dir: string;
+  dbPath: string;
+  adminToken: string;
+  domainToken: string;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(over: Partial<HttpDeps> = {}): Promise<TestServer> {
+  setLogQuiet(true);
+  const dir = mkdtempSync(join(tmpdir(), "qhttp-"));
+  const dbPath = join(dir, "q.db");
+  const store = await openStore({ url: `file:${dbPath}` });
+  await migrate(store);
+  const config = v.parse(configSchema, { hostname: "mail.example.test", dataDir: dir });
+  const app = createHttpApp({
+    version: "test",
+    startedAt: Date.now() - 5000,
+    readiness: {},
+    store,
+    config,
+    listeners: () => [
+      { name: "imaps", protocol: "IMAP", host: "0.0.0.0", port: 993, tls: "implicit", bound: true },
+      { name: "imap", protocol: "IMAP", host: "0.0.0.0", port: 143, tls: "starttls", bound: true },
+    ],
+    certificateNotAfter: () => new Date(Date.now() + 90 * 86400_000),
+    maxIngestBytes: 64 * 1024,
+    metricsTtlMs: 0,
+    ...over,
+  });
+  const http = await serveHttp(app.fetch, "127.0.0.1", 0);
+  const adminToken = (await addToken(store, "ops", "admin")).token;
+  const domainToken = (await addToken(store, "example-admin", "example.com")).token;
+  return {
+    base: `http://127.0.0.1:${http.port}`,
+    store,
+    app,
+    http,
+    dir,
+    dbPath,
+    adminToken,
+    domainToken,
+    async close() {
+      await http.stop();
+      app.dispose();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function message(subject: string, from = "spammer@bad.example", extra = ""): Uint8Array {
+  return new TextEncoder().encode(
+    `From: Spammer <${from}>\r\nTo: someone@example.com\r\nSubject: ${subject}\r\nMessage-ID: <${Math.random().toString(36).slice(2)}@bad.example>\r\nDate: Mon, 01 Dec 2025 10:00:00 +0000\r\n${extra}\r\nBuy now ${subject}\r\n`,
+  );
+}
+
+export const PROBLEM = "application/problem+json";
