@@ -7,14 +7,17 @@ import { join, resolve } from "node:path";
 import type { Config } from "./config/index.ts";
 import { CredentialCache } from "./auth/credential-cache.ts";
 import { openFromConfig } from "./cli/context.ts";
+import { kick as kickWorkers, OutboxWorker, registerWorker } from "./delivery/index.ts";
 import { createHttpApp } from "./http/app.ts";
 import { startImap, type ImapServer } from "./imap/server.ts";
+import { startLmtp, type LmtpServer } from "./lmtp/server.ts";
 import { log } from "./observability/log.ts";
 import { ensureAdmin } from "./quarantine/accounts.ts";
 import { expire } from "./quarantine/expiry.ts";
 import { serveHttp, type HttpHandle } from "./runtime/http-serve.ts";
 import type { Store } from "./storage/db.ts";
 import { ensureSelfSigned, TlsContextStore } from "./tls/index.ts";
+import { TrainingWorker } from "./training/worker.ts";
 import { VERSION } from "./version.ts";
 
 export interface RunningServer {
@@ -23,6 +26,11 @@ export interface RunningServer {
   tls: TlsContextStore;
   imap: ImapServer;
   http?: HttpHandle;
+  lmtp?: LmtpServer;
+  outbox: OutboxWorker;
+  training: TrainingWorker;
+  /** wake the outbox and training workers now (after an action queued something) */
+  kick(): void;
   ports: { imaps?: number; imap?: number; http?: number; lmtp?: number };
   /** set when the admin password was generated on this start */
   generatedAdminPassword?: string;
@@ -93,7 +101,25 @@ export async function startServer(config: Config): Promise<RunningServer> {
   stops.unshift(() => clearInterval(expiryTimer));
   void runExpiry();
 
-  const ports = { ...imap.ports, http: http?.port };
+  // Background delivery: the release outbox and training reports (leased rows, so any number
+  // of processes sharing the database may run them). kick() from src/delivery wakes them.
+  const outbox = new OutboxWorker({ store, config });
+  const training = new TrainingWorker({ store, config });
+  const unregister = [registerWorker(outbox), registerWorker(training)];
+  outbox.start();
+  training.start();
+  stops.unshift(async () => {
+    for (const u of unregister) u();
+    await Promise.all([outbox.stop(), training.stop()]);
+  });
+
+  let lmtp: LmtpServer | undefined;
+  if (config.lmtp.enabled) {
+    lmtp = await startLmtp({ store, config });
+    stops.unshift(() => lmtp!.stop());
+  }
+
+  const ports = { ...imap.ports, http: http?.port, lmtp: lmtp?.port };
   log("info", "server.started", { version: VERSION, ports, database: store.kind, dataDir: resolve(config.dataDir), cert: join(files.certPath) });
   return {
     config,
@@ -101,6 +127,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
     tls,
     imap,
     http,
+    lmtp,
+    outbox,
+    training,
+    kick: kickWorkers,
     ports,
     generatedAdminPassword: admin.generated,
     async stop() {
