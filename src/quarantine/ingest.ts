@@ -62,6 +62,29 @@ export function prepare(item: IngestItem): Prepared {
   return { item, recipients, raw, sha256, index, compressed };
 }
 
+/**
+ * What goes into the trigram index: each distinct word once, in order of first appearance,
+ * capped. Spam repeats itself; this keeps the index a fraction of the text while every word
+ * (and every substring of a word) stays findable. A phrase is still found where its words
+ * first appear together.
+ */
+const MAX_INDEXED_CHARS = 32 * 1024;
+export function indexedText(text: string): string {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  let size = 0;
+  for (const w of text.split(/\s+/)) {
+    if (!w) continue;
+    const k = w.toLowerCase();
+    if (seen.has(k)) continue;
+    seen.add(k);
+    if (size + w.length + 1 > MAX_INDEXED_CHARS) break;
+    out.push(w);
+    size += w.length + 1;
+  }
+  return out.join(" ");
+}
+
 /** Multi-row INSERT statements, chunked under SQLite's variable limit. */
 function multiInsert(head: string, rows: unknown[][], tail = ""): InStatement[] {
   if (rows.length === 0) return [];
@@ -117,7 +140,8 @@ export async function ingestPrepared(store: Store, prepared: Prepared[], opts: I
       const f = p.index.fields;
       const tree = JSON.stringify(p.index.root);
       blobRows.push([id, p.sha256, p.raw.length, p.compressed, p.raw.subarray(0, p.index.root.he), p.index.envelope, p.index.bodyStructure, p.index.body, tree, f.from, f.to, f.cc, f.bcc, f.subject, f.messageId, f.date, now]);
-      if (p.index.text) textRows.push([id, p.index.text]);
+      const text = indexedText(p.index.text);
+      if (text) textRows.push([id, text]);
     }
 
     // Quarantine rows, change log entries and UID marks, with ids allocated under the write lock.
