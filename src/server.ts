@@ -56,7 +56,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   stops.push(tls.watch());
 
   const credentials = new CredentialCache({ ttlMs: config.limits.credentialCacheSeconds * 1000 });
-  const imap = await startImap({ config, store, tls, credentials });
+  const imap = await startImap({ config, store, tls, credentials, onQueued: () => kickWorkers() });
   stops.unshift(() => imap.stop());
 
   let http: HttpHandle | undefined;
