@@ -43,7 +43,7 @@ const COLORS = { caught: "#c0392b", released: "#27ae60", expired: "#95a5a6" };
 
 /** Grouped bar chart: caught / released / expired per day. */
 export function activityChart(days: StatusPageData["days"]): HtmlEscapedString | Promise<HtmlEscapedString> {
-  const W = 760, H = 240, left = 44, bottom = 36, top = 28, right = 8;
+  const W = 1060, H = 250, left = 44, bottom = 36, top = 28, right = 8;
   const plotW = W - left - right, plotH = H - top - bottom;
   const max = Math.max(1, ...days.flatMap((d) => [d.caught, d.released, d.expired]));
   const step = Math.pow(10, Math.floor(Math.log10(max)));
@@ -70,7 +70,7 @@ export function activityChart(days: StatusPageData["days"]): HtmlEscapedString |
     .map((k, i) => `<rect x="${left + i * 110}" y="6" width="12" height="12" fill="${COLORS[k]}"/><text x="${left + i * 110 + 17}" y="16" class="lg">${k}</text>`)
     .join("");
   return raw(
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="Caught, released and expired messages per day, last ${days.length} days">${legend}${parts.join("")}<line x1="${left}" x2="${W - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="#8a929b"/></svg>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" style="max-width:100%;height:auto" role="img" aria-label="Caught, released and expired messages per day, last ${days.length} days">${legend}${parts.join("")}<line x1="${left}" x2="${W - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="#8a929b"/></svg>`,
   );
 }
 
