@@ -10,6 +10,7 @@ import { createClient, type Client } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrations } from "./migrations.gen.ts";
 import * as schema from "./schema.ts";
+import { serialiseWrites } from "./write-lock.ts";
 
 export type Db = LibSQLDatabase<typeof schema>;
 
@@ -38,7 +39,8 @@ export async function openStore(opts: OpenOptions): Promise<Store> {
     const path = opts.url.slice("file:".length);
     if (path && !path.startsWith(":memory:")) mkdirSync(dirname(resolve(path)), { recursive: true });
   }
-  const client = createClient({ url: opts.url, authToken: opts.authToken, timeout: opts.busyTimeoutMs ?? 5000 });
+  const raw = createClient({ url: opts.url, authToken: opts.authToken, timeout: opts.busyTimeoutMs ?? 5000 });
+  const client = kind === "file" ? serialiseWrites(raw) : raw;
   if (kind === "file") {
     await client.execute("PRAGMA journal_mode=WAL");
   }
