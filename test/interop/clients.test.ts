@@ -370,6 +370,7 @@ describe("imapflow MOVE (runs last: it removes a message from Caught)", () => {
       const n = await t.server.store.client.execute({ sql: "SELECT count(*) AS n FROM outbox WHERE message_id = ?", args: [id ?? -1] });
       assert.equal(Number(n.rows[0].n), 1);
       const st = await c.status("Caught", { messages: true });
+      assert.ok(st, "STATUS answered");
       assert.equal(st.messages, RAW.length - 1);
     } finally {
       await c.logout();
