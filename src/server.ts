@@ -8,7 +8,7 @@ import type { Config } from "./config/index.ts";
 import { CredentialCache } from "./auth/credential-cache.ts";
 import { openFromConfig } from "./cli/context.ts";
 import { kick as kickWorkers, OutboxWorker, registerWorker } from "./delivery/index.ts";
-import { createHttpApp } from "./http/app.ts";
+import { createHttpApp, createOpsApp, type HttpDeps } from "./http/app.ts";
 import { startImap, type ImapServer } from "./imap/server.ts";
 import { startLmtp, type LmtpServer } from "./lmtp/server.ts";
 import { log } from "./observability/log.ts";
@@ -26,12 +26,14 @@ export interface RunningServer {
   tls: TlsContextStore;
   imap: ImapServer;
   http?: HttpHandle;
+  /** the separate ops listener (config http.ops) */
+  ops?: HttpHandle;
   lmtp?: LmtpServer;
   outbox: OutboxWorker;
   training: TrainingWorker;
   /** wake the outbox and training workers now (after an action queued something) */
   kick(): void;
-  ports: { imaps?: number; imap?: number; http?: number; lmtp?: number };
+  ports: { imaps?: number; imap?: number; http?: number; ops?: number; lmtp?: number };
   /** set when the admin password was generated on this start */
   generatedAdminPassword?: string;
   stop(): Promise<void>;
@@ -60,9 +62,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
   stops.unshift(() => imap.stop());
 
   let http: HttpHandle | undefined;
-  if (config.http.enabled) {
+  let ops: HttpHandle | undefined;
+  const opsEnabled = config.http.ops.enabled;
+  if (config.http.enabled || opsEnabled) {
     const httpHost = config.http.host ?? config.host;
-    const app = createHttpApp({
+    const opsHost = config.http.ops.host ?? httpHost;
+    const deps: HttpDeps = {
       version: VERSION,
       startedAt,
       store,
@@ -77,7 +82,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
         ...(config.imap.starttls.enabled
           ? [{ name: "imap", protocol: "IMAP", host: config.imap.starttls.host ?? config.host, port: imap.ports.imap ?? null, tls: "starttls" as const, bound: imap.listening() }]
           : []),
-        { name: "http", protocol: "HTTP", host: httpHost, port: http?.port ?? null, tls: "none" as const, bound: http !== undefined },
+        ...(config.http.enabled ? [{ name: "http", protocol: "HTTP", host: httpHost, port: http?.port ?? null, tls: "none" as const, bound: http !== undefined }] : []),
+        ...(opsEnabled ? [{ name: "ops", protocol: "HTTP", host: opsHost, port: ops?.port ?? null, tls: "none" as const, bound: ops !== undefined }] : []),
       ],
       certificateNotAfter: () => tls.notAfter,
       imapEndpoints: () => ({
@@ -86,10 +92,21 @@ export async function startServer(config: Config): Promise<RunningServer> {
         imap: config.imap.starttls.enabled ? (config.imap.starttls.port || imap.ports.imap) : undefined,
       }),
       status: async () => ({ imap: imap.describe() }),
-    });
-    http = await serveHttp(app.fetch, httpHost, config.http.port);
-    stops.unshift(() => app.dispose());
-    stops.unshift(() => http!.stop());
+      // with http.ops enabled, /healthz, /readyz, /metrics and /status move to that listener
+      separateOps: opsEnabled,
+    };
+    if (config.http.enabled) {
+      const app = createHttpApp(deps);
+      http = await serveHttp(app.fetch, httpHost, config.http.port);
+      stops.unshift(() => app.dispose());
+      stops.unshift(() => http!.stop());
+    }
+    if (opsEnabled) {
+      const opsApp = createOpsApp(deps);
+      ops = await serveHttp(opsApp.fetch, opsHost, config.http.ops.port);
+      stops.unshift(() => opsApp.dispose());
+      stops.unshift(() => ops!.stop());
+    }
   }
 
   // Expiry on a timer; several processes may run it, each batch is its own transaction.
@@ -119,7 +136,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     stops.unshift(() => lmtp!.stop());
   }
 
-  const ports = { ...imap.ports, http: http?.port, lmtp: lmtp?.port };
+  const ports = { ...imap.ports, http: http?.port, ...(ops ? { ops: ops.port } : {}), lmtp: lmtp?.port };
   log("info", "server.started", { version: VERSION, ports, database: store.kind, dataDir: resolve(config.dataDir), cert: join(files.certPath) });
   return {
     config,
@@ -127,6 +144,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     tls,
     imap,
     http,
+    ops,
     lmtp,
     outbox,
     training,

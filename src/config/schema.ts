@@ -55,7 +55,20 @@ export const configSchema = v.strictObject({
     }),
     {},
   ),
-  http: listener(8080, true),
+  http: v.optional(
+    v.strictObject({
+      enabled: v.optional(v.boolean(), true),
+      host: v.optional(host),
+      port: v.optional(port, 8080),
+      /**
+       * a separate listener for /healthz, /readyz, /metrics and /status (off by default). When
+       * enabled those four are served there only; the admin API, onboarding and the status page
+       * stay on the main listener. Its host defaults to http.host, then host.
+       */
+      ops: listener(9090, false),
+    }),
+    {},
+  ),
   lmtp: v.optional(
     v.strictObject({
       enabled: v.optional(v.boolean(), false),

@@ -3,6 +3,10 @@
  * the status page and JSON status, client onboarding, and the admin API under /api/v1.
  * Every error is application/problem+json (problem.ts). Parts that need the database or the
  * configuration are mounted only when those are given, so a bare app still serves /healthz.
+ *
+ * The operator endpoints (/healthz, /readyz, /metrics, /status) can be moved to a listener of
+ * their own (config http.ops): then createHttpApp({ ..., separateOps: true }) leaves them out
+ * and createOpsApp() serves only them. See docs/http.md.
  */
 import { Hono } from "hono";
 import type { CredentialCache } from "../auth/credential-cache.ts";
@@ -43,6 +47,8 @@ export interface HttpDeps {
   checkTimeoutMs?: number;
   /** how long database-backed gauges are cached (default 5000) */
   metricsTtlMs?: number;
+  /** the ops endpoints are served by createOpsApp on a listener of their own: leave them off this app */
+  separateOps?: boolean;
 }
 
 export type HttpApp = Hono<ApiEnv> & { dispose(): void };
@@ -65,12 +71,9 @@ function defaultEndpoints(config: Config): ImapEndpoints {
   };
 }
 
-export function createHttpApp(deps: HttpDeps): HttpApp {
+/** An app with the request metrics, the problem+json error handler and 404. */
+function baseApp(): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
-  const store = deps.store;
-  const overdueMs = (deps.outboxOverdueSeconds ?? 900) * 1000;
-  const gauges = new OpsGauges(store, { ttlMs: deps.metricsTtlMs, overdueMs, version: deps.version, startedAt: deps.startedAt });
-
   app.use(async (c, next) => {
     const t0 = performance.now();
     await next();
@@ -85,6 +88,14 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     return problem(c, 500, "internal error; see the server log");
   });
   app.notFound((c) => problem(c, 404, "no such resource"));
+  return app;
+}
+
+/** Mounts /healthz, /readyz, /metrics and /status; returns the gauges (to dispose). */
+function mountOps(app: Hono<ApiEnv>, deps: HttpDeps): OpsGauges {
+  const store = deps.store;
+  const overdueMs = (deps.outboxOverdueSeconds ?? 900) * 1000;
+  const gauges = new OpsGauges(store, { ttlMs: deps.metricsTtlMs, overdueMs, version: deps.version, startedAt: deps.startedAt });
 
   /* ---------- health ---------- */
   const checks: Record<string, () => Promise<boolean>> = {};
@@ -146,6 +157,23 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       ...(deps.status ? await deps.status() : {}),
     });
   });
+  return gauges;
+}
+
+/** Only the ops endpoints: for the separate ops listener (config http.ops). */
+export function createOpsApp(deps: HttpDeps): HttpApp {
+  const app = baseApp();
+  const gauges = mountOps(app, deps);
+  return Object.assign(app, { dispose: () => gauges.dispose() });
+}
+
+export function createHttpApp(deps: HttpDeps): HttpApp {
+  const app = baseApp();
+  const store = deps.store;
+  const overdueMs = (deps.outboxOverdueSeconds ?? 900) * 1000;
+  // With a separate ops listener the gauges live in the ops app (they are process-wide).
+  const gauges = deps.separateOps ? undefined : mountOps(app, deps);
+  const listeners = () => deps.listeners?.() ?? [];
 
   /* ---------- status page ---------- */
   if (store) {
@@ -184,5 +212,5 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     });
   }
 
-  return Object.assign(app, { dispose: () => gauges.dispose() });
+  return Object.assign(app, { dispose: () => gauges?.dispose() });
 }

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import assert from "node:assert/strict";
 import * as v from "valibot";
 import { configSchema } from "../../src/config/schema.ts";
 import { createHttpApp, type HttpApp, type HttpDeps } from "../../src/http/app.ts";
@@ -72,3 +73,43 @@ export function message(subject: string, from = "spammer@bad.example", extra = "
 }
 
 export const PROBLEM = "application/problem+json";
+
+/** Prometheus text exposition format 0.0.4, line by line. */
+const NAME = "[a-zA-Z_:][a-zA-Z0-9_:]*";
+const LABEL = `[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"`;
+const VALUE = "(?:[+-]?(?:\\d+\\.?\\d*(?:[eE][+-]?\\d+)?|\\.\\d+(?:[eE][+-]?\\d+)?)|[+-]?Inf|NaN)";
+const SAMPLE = new RegExp(`^(${NAME})(?:\\{(?:${LABEL}(?:,${LABEL})*,?)?\\})? ${VALUE}(?: -?\\d+)?$`);
+const HELP = new RegExp(`^# HELP (${NAME}) (?:[^\\\\\\n]|\\\\[\\\\n])*$`);
+const TYPE = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`);
+
+export function checkExposition(text: string): Map<string, number> {
+  assert.ok(text.endsWith("\n"), "ends with a newline");
+  const types = new Map<string, string>();
+  const helps = new Set<string>();
+  const samples = new Map<string, number>();
+  const lines = text.slice(0, -1).split("\n");
+  lines.forEach((line, i) => {
+    const where = `line ${i + 1}: ${JSON.stringify(line)}`;
+    let m: RegExpExecArray | null;
+    if ((m = HELP.exec(line))) {
+      assert.ok(!helps.has(m[1]), `duplicate HELP, ${where}`);
+      helps.add(m[1]);
+    } else if ((m = TYPE.exec(line))) {
+      assert.ok(!types.has(m[1]), `duplicate TYPE, ${where}`);
+      types.set(m[1], m[2]);
+    } else if (line.startsWith("#")) {
+      assert.fail(`a comment that is neither HELP nor TYPE, ${where}`);
+    } else {
+      m = SAMPLE.exec(line);
+      assert.ok(m, `not a sample, ${where}`);
+      const name = m[1];
+      const family = [...types.keys()].find((f) => name === f || (types.get(f) === "histogram" && [`${f}_bucket`, `${f}_sum`, `${f}_count`].includes(name)));
+      assert.ok(family, `sample before its TYPE, ${where}`);
+      const series = line.slice(0, line.lastIndexOf(" "));
+      assert.ok(!samples.has(series), `duplicate series, ${where}`);
+      samples.set(series, Number(line.slice(line.lastIndexOf(" ") + 1).replace(/^\+?Inf$/, "Infinity")));
+      if (types.get(family!) === "counter") assert.ok(samples.get(series)! >= 0, `negative counter, ${where}`);
+    }
+  });
+  return samples;
+}
