@@ -61,7 +61,8 @@ const started = performance.now();
 let result: Bun.BuildOutput;
 try {
   result = await Bun.build({
-    entrypoints: [entry],
+    // Workers are separate entry points; Bun embeds them and resolves new Worker(new URL(...)) to them.
+    entrypoints: [entry, resolve(root, "src/prepare-worker.ts")],
     compile: { outfile, target: target as Bun.Build.CompileTarget },
     minify: true,
     bytecode: !values["no-bytecode"],

@@ -5,7 +5,8 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { IngestError, ingestPrepared, prepare, type IngestItem } from "../quarantine/ingest.ts";
+import { IngestError, ingestPrepared, type IngestItem } from "../quarantine/ingest.ts";
+import { PreparePool } from "../quarantine/prepare-pool.ts";
 import { isAddress, normalizeAddress } from "../quarantine/scope.ts";
 import { configFrom, openFromConfig, parse, print, UsageError } from "./context.ts";
 
@@ -109,51 +110,63 @@ export async function run(argv: string[]): Promise<number> {
   let done = 0;
   let rows = 0;
   let skipped = 0;
-  let rawBytes = 0;
   let lastProgress = started;
   const progress = (final = false) => {
     const s = (performance.now() - started) / 1000;
     const line = `imported ${done}/${sources.length} messages (${rows} rows, ${skipped} skipped) in ${s.toFixed(1)} s, ${(done / Math.max(s, 0.001)).toFixed(0)} msg/s`;
     if (!values.quiet || final) process.stderr.write(final ? line + "\n" : "\r" + line);
   };
-  try {
-    let pending: Promise<void> = Promise.resolve();
-    for (let i = 0; i < sources.length; i += batchSize) {
-      const prepared = [];
-      for (const src of sources.slice(i, i + batchSize)) {
-        const raw = src.read();
-        const rcpt = values.rcpt ?? headerValue(raw, rcptHeaders);
-        if (!rcpt) {
-          skipped++;
-          process.stderr.write(`\nskipped ${src.name}: no recipient (use --rcpt or --rcpt-header)\n`);
-          continue;
-        }
-        const item: IngestItem = { raw, recipients: [rcpt], sender: headerValue(raw, senderHeaders) ?? "", receivedAt: src.date ? Math.floor(src.date) : undefined };
-        try {
-          prepared.push(prepare(item));
-          rawBytes += raw.length;
-        } catch (e) {
-          if (!(e instanceof IngestError)) throw e;
-          skipped++;
-          process.stderr.write(`\nskipped ${src.name}: ${e.message}\n`);
-        }
+  const readBatch = (batch: Source[]) => {
+    const items: IngestItem[] = [];
+    const names: string[] = [];
+    for (const src of batch) {
+      const raw = src.read();
+      const rcpt = values.rcpt ?? headerValue(raw, rcptHeaders);
+      if (!rcpt) {
+        skipped++;
+        process.stderr.write(`\nskipped ${src.name}: no recipient (use --rcpt or --rcpt-header)\n`);
+        continue;
       }
-      await pending;
-      const count = prepared.length;
-      pending = ingestPrepared(store, prepared, { defaultRetentionDays: config.retention.defaultDays, actor: "import", actorKind: "cli" }).then((r) => {
-        done += count;
-        rows += r.reduce((n, x) => n + x.ids.length, 0);
-      });
+      items.push({ raw, recipients: [rcpt], sender: headerValue(raw, senderHeaders) ?? "", receivedAt: src.date ? Math.floor(src.date) : undefined });
+      names.push(src.name);
+    }
+    return { items, names };
+  };
+  const pool = new PreparePool();
+  try {
+    // Pipeline: workers prepare batch k+1 while the main thread writes batch k.
+    // Files are read one batch ahead, never all at once.
+    const schedule = (start: number) => {
+      if (start >= sources.length) return undefined;
+      const batch = readBatch(sources.slice(start, start + batchSize));
+      return { names: batch.names, results: pool.prepare(batch.items) };
+    };
+    let next = schedule(0);
+    for (let start = 0; next; start += batchSize) {
+      const current = next;
+      const results = await current.results;
+      next = schedule(start + batchSize);
+      const prepared = [];
+      for (let j = 0; j < results.length; j++) {
+        const r = results[j];
+        if (r instanceof IngestError) {
+          skipped++;
+          process.stderr.write(`\nskipped ${current.names[j]}: ${r.message}\n`);
+        } else prepared.push(r);
+      }
+      const r = await ingestPrepared(store, prepared, { defaultRetentionDays: config.retention.defaultDays, actor: "import", actorKind: "cli" });
+      done += prepared.length;
+      rows += r.reduce((n, x) => n + x.ids.length, 0);
       if (performance.now() - lastProgress > 1000) {
         lastProgress = performance.now();
         progress();
       }
     }
-    await pending;
     progress(true);
-    void rawBytes;
+    if (!values.quiet) process.stderr.write(`(${(await pool.workersReady()) || "no"} prepare workers)\n`);
     return skipped > 0 && done === 0 ? 1 : 0;
   } finally {
+    pool.close();
     store.close();
   }
 }

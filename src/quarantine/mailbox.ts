@@ -2,7 +2,7 @@
  * Reads behind an IMAP view of Caught: the UID list, UIDNEXT, per-account flags, the rows a
  * FETCH needs, message bytes, and the change feed. Every query carries the scope filter.
  */
-import { inflateRawSync } from "node:zlib";
+import { decompress, joinMessage } from "../storage/codec.ts";
 import type { Store } from "../storage/db.ts";
 import { markKeys, scopeFilter, type Direction, type Scope } from "./scope.ts";
 
@@ -155,7 +155,7 @@ export class Mailbox {
       bodyStructure: row.body_structure as string | undefined,
       body: row.body as string | undefined,
       tree: row.tree as string | undefined,
-      header: row.header ? new Uint8Array(row.header as ArrayBuffer) : undefined,
+      header: row.header ? decompress(row.header as ArrayBuffer) : undefined,
     }));
   }
 
@@ -166,18 +166,18 @@ export class Mailbox {
     for (let i = 0; i < uids.length; i += 500) {
       const chunk = uids.slice(i, i + 500);
       const r = await this.store.client.execute({
-        sql: `SELECT m.id, b.data FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id IN (${chunk.map(() => "?").join(",")}) AND ${f.sql}`,
+        sql: `SELECT m.id, b.header, b.data FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id IN (${chunk.map(() => "?").join(",")}) AND ${f.sql}`,
         args: [...chunk, ...f.args],
       });
-      for (const row of r.rows) out.set(Number(row.id), inflateRawSync(new Uint8Array(row.data as ArrayBuffer)));
+      for (const row of r.rows) out.set(Number(row.id), joinMessage(row.header as ArrayBuffer, row.data as ArrayBuffer));
     }
     return out;
   }
 
   async blobBytes(blobId: number): Promise<Uint8Array | undefined> {
-    const r = await this.store.client.execute({ sql: "SELECT data FROM blobs WHERE id = ?", args: [blobId] });
-    const d = r.rows[0]?.data as ArrayBuffer | undefined;
-    return d ? inflateRawSync(new Uint8Array(d)) : undefined;
+    const r = await this.store.client.execute({ sql: "SELECT header, data FROM blobs WHERE id = ?", args: [blobId] });
+    const row = r.rows[0];
+    return row ? joinMessage(row.header as ArrayBuffer, row.data as ArrayBuffer) : undefined;
   }
 
   /**

@@ -53,9 +53,9 @@ export const blobs = sqliteTable("blobs", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   sha256: text("sha256").notNull().unique(),
   rawSize: integer("raw_size").notNull(),
-  /** deflate-raw of the CRLF-normalised message */
+  /** the body (everything after the top-level header block), compressed (storage/codec.ts) */
   data: blob("data", { mode: "buffer" }).notNull(),
-  /** the top-level header block, uncompressed, for HEADER / HEADER.FIELDS fetches */
+  /** the top-level header block, compressed on its own so HEADER fetches skip the body */
   header: blob("header", { mode: "buffer" }).notNull(),
   /** IMAP ENVELOPE, BODYSTRUCTURE and BODY, serialised at ingest (src/mime) */
   envelope: text("envelope").notNull(),

@@ -6,10 +6,10 @@
  * training.maxRetryAgeSeconds. Duplicates were marked `duplicate` at queue time and are
  * never leased. A sink that is down loses nothing: the rows wait.
  */
-import { inflateRawSync } from "node:zlib";
 import type { Config } from "../config/index.ts";
 import { backoffMs, newOwnerId, oneLine, PollLoop } from "../delivery/loop.ts";
 import { log } from "../observability/log.ts";
+import { joinMessage } from "../storage/codec.ts";
 import type { Store } from "../storage/db.ts";
 import { sinkFromConfig, type ReportPayload, type Sink, type SinkResult } from "./sinks.ts";
 
@@ -83,7 +83,7 @@ export class TrainingWorker {
 
   private async forward(id: number): Promise<void> {
     const r = await this.store.client.execute({
-      sql: `SELECT t.*, b.data, b.sha256, m.recipient, m.sender
+      sql: `SELECT t.*, b.header, b.data, b.sha256, m.recipient, m.sender
             FROM training_reports t JOIN blobs b ON b.id = t.blob_id LEFT JOIN messages m ON m.id = t.message_id
             WHERE t.id = ?`,
       args: [id],
@@ -105,7 +105,7 @@ export class TrainingWorker {
         sender: (row.sender as string | null) ?? null,
         sha256: String(row.sha256),
         createdAt: Number(row.created_at),
-        raw: inflateRawSync(new Uint8Array(row.data as ArrayBuffer)),
+        raw: joinMessage(row.header as ArrayBuffer, row.data as ArrayBuffer),
       };
       result = await this.sink.send(payload);
     } catch (e) {

@@ -67,11 +67,16 @@ export class SearchFactCache {
     return out;
   }
 
-  /** Blob ids whose decoded text contains `term` (trigram FTS: case-insensitive substring); null when too short for the index. */
+  /**
+   * Blob ids whose decoded text has every word of `term` as a word or word prefix (the word
+   * index built at ingest; case and accents folded). null when the term has no word characters,
+   * and the caller falls back to scanning the messages.
+   */
   async textMatches(term: string): Promise<Set<number> | null> {
-    if ([...term].length < 3) return null;
-    const phrase = `"${term.replace(/"/g, '""')}"`;
-    const r = await this.store.client.execute({ sql: "SELECT rowid FROM blob_text WHERE blob_text MATCH ?", args: [phrase] });
+    const words = term.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+    if (words.length === 0) return null;
+    const query = words.map((w) => `"${w}"*`).join(" AND ");
+    const r = await this.store.client.execute({ sql: "SELECT rowid FROM blob_text WHERE blob_text MATCH ?", args: [query] });
     return new Set(r.rows.map((row) => Number(row.rowid)));
   }
 }

@@ -23,7 +23,7 @@ function collect(key: SearchKey, out: { text: Set<string>; headers: Set<string>;
     case "body":
     case "text":
       out.text.add(key.value.toLowerCase());
-      if ([...key.value].length < 3) out.short = true;
+      if (!/[\p{L}\p{N}]/u.test(key.value)) out.short = true;
       break;
     case "header":
       if (!["from", "to", "cc", "bcc", "subject"].includes(key.field)) out.headers.add(key.field);

@@ -1,0 +1,99 @@
+/**
+ * A small pool of workers running `prepare()` (MIME index, hash, compression) so bulk ingest
+ * uses the other cores while the main thread writes to the database. Where workers cannot
+ * start (or do not answer their start-up handshake), messages are prepared on the main thread.
+ */
+import { availableParallelism } from "node:os";
+import { IngestError, prepare, type IngestItem, type Prepared } from "./ingest.ts";
+
+type Result = { ok: Prepared } | { error: string; internal?: boolean };
+
+function workerUrl(): string {
+  return (globalThis as { quarantinedWorkerUrl?: string }).quarantinedWorkerUrl ?? new URL("../prepare-worker.ts", import.meta.url).href;
+}
+
+export class PreparePool {
+  private workers: Worker[] = [];
+  private ready: Promise<boolean>;
+  private next = 0;
+  private seq = 0;
+  private waiting = new Map<number, { resolve: (r: Result[]) => void; reject: (e: Error) => void }>();
+
+  constructor(size = Math.max(1, Math.min(4, availableParallelism()))) {
+    const started: Promise<boolean>[] = [];
+    for (let i = 0; i < size; i++) {
+      try {
+        const w = new Worker(workerUrl(), { type: "module" });
+        let up!: (ok: boolean) => void;
+        started.push(new Promise<boolean>((r) => (up = r)));
+        w.onmessage = (e: MessageEvent) => {
+          const data = e.data as { ready?: boolean; id: number; results: Result[] };
+          if (data.ready) return up(true);
+          this.waiting.get(data.id)?.resolve(data.results);
+          this.waiting.delete(data.id);
+        };
+        w.onerror = (e: ErrorEvent) => {
+          up(false);
+          for (const [, p] of this.waiting) p.reject(new Error(`prepare worker failed: ${e.message}`));
+          this.waiting.clear();
+        };
+        this.workers.push(w);
+      } catch {
+        break;
+      }
+    }
+    const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref?.());
+    this.ready = Promise.race([Promise.all(started).then((all) => all.length > 0 && all.every(Boolean)), timeout]).then((ok) => {
+      if (!ok) this.close();
+      return ok;
+    });
+  }
+
+  /** How many workers answered their handshake (0: preparing on the main thread). */
+  async workersReady(): Promise<number> {
+    return (await this.ready) ? this.workers.length : 0;
+  }
+
+  private inline(items: IngestItem[]): (Prepared | IngestError)[] {
+    return items.map((item) => {
+      try {
+        return prepare(item);
+      } catch (e) {
+        if (e instanceof IngestError) return e;
+        throw e;
+      }
+    });
+  }
+
+  /** Prepares items; each result is the prepared message or the IngestError that refused it. */
+  async prepare(items: IngestItem[]): Promise<(Prepared | IngestError)[]> {
+    if (items.length === 0) return [];
+    if (!(await this.ready) || this.workers.length === 0) return this.inline(items);
+    // Split the batch across the workers; keep the order.
+    const per = Math.ceil(items.length / this.workers.length);
+    const parts: Promise<Result[]>[] = [];
+    for (let i = 0; i < items.length; i += per) {
+      const id = ++this.seq;
+      const w = this.workers[this.next++ % this.workers.length];
+      parts.push(new Promise((resolve, reject) => this.waiting.set(id, { resolve, reject })));
+      w.postMessage({ id, items: items.slice(i, i + per) });
+    }
+    let results: Result[];
+    try {
+      results = (await Promise.all(parts)).flat();
+    } catch {
+      this.close();
+      return this.inline(items);
+    }
+    return results.map((r, i) => {
+      if ("ok" in r) return { ...r.ok, item: { ...r.ok.item, raw: items[i].raw } };
+      if (r.internal) throw new Error(r.error);
+      return new IngestError(r.error);
+    });
+  }
+
+  close(): void {
+    for (const w of this.workers) w.terminate();
+    this.workers = [];
+  }
+}
