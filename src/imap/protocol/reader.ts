@@ -38,7 +38,7 @@ const EMPTY = new Uint8Array(0);
 type Mode = "line" | "literal" | "skipBytes" | "skipLine";
 
 export class CommandReader {
-  private readonly limits: ReaderLimits;
+  private limits: ReaderLimits;
   private readonly literalPlus: boolean;
   private readonly pauseAfter: Set<string>;
 
@@ -66,6 +66,11 @@ export class CommandReader {
     this.limits = limits;
     this.literalPlus = opts.literalPlus ?? false;
     this.pauseAfter = new Set(opts.pauseAfter ?? DEFAULT_PAUSE);
+  }
+
+  /** Changes limits from the next command on (e.g. larger literals once logged in). */
+  setLimits(limits: Partial<ReaderLimits>): void {
+    this.limits = { ...this.limits, ...limits };
   }
 
   get bufferedBytes(): number {

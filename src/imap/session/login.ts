@@ -37,6 +37,7 @@ export async function login(s: ImapSession, loginName: string, password: string,
   throttle.succeeded(s.remoteAddress, login);
   s.scope = scope;
   s.state = "auth";
+  s.raiseLimits();
   s.resetTimeout();
   imapMetrics.logins.inc({ result: "ok", mechanism, kind: scope.kind });
   void auditLogin(s, login, mechanism, "ok", scope.kind);

@@ -23,6 +23,7 @@ import { syncMailbox } from "./sync.ts";
 export type SessionState = "notauth" | "auth" | "selected" | "logout";
 
 const PAUSING = new Set(["IDLE", "AUTHENTICATE", "STARTTLS"]);
+const PRE_AUTH_LITERAL = 8192;
 
 export class ImapSession {
   state: SessionState = "notauth";
@@ -59,8 +60,10 @@ export class ImapSession {
     this.remoteAddress = (sock.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
     this.out = new ResponseWriter(sock);
     const l = deps.config.limits;
+    // Before login only small literals (a password) are accepted: nobody unauthenticated
+    // gets to make us buffer a 50 MB APPEND. login.ts raises the limits.
     this.reader = new CommandReader(
-      { maxLineBytes: l.maxLineBytes, maxLiteralBytes: l.maxMessageBytes, maxCommandBytes: l.maxMessageBytes + l.maxLineBytes, maxDepth: 32 },
+      { maxLineBytes: Math.min(l.maxLineBytes, 8192), maxLiteralBytes: PRE_AUTH_LITERAL, maxCommandBytes: PRE_AUTH_LITERAL + 8192, maxDepth: 8 },
       { literalPlus: true },
     );
     if (secure) this.tlsVersion = (sock as TLSSocket).getProtocol?.() ?? undefined;
@@ -103,6 +106,12 @@ export class ImapSession {
       `APPENDLIMIT=${this.deps.config.limits.maxMessageBytes}`,
     );
     return caps;
+  }
+
+  /** After login: the configured limits (APPENDLIMIT-sized literals). */
+  raiseLimits(): void {
+    const l = this.deps.config.limits;
+    this.reader.setLimits({ maxLineBytes: l.maxLineBytes, maxLiteralBytes: l.maxMessageBytes, maxCommandBytes: l.maxMessageBytes + l.maxLineBytes, maxDepth: 32 });
   }
 
   resetTimeout(): void {

@@ -1,0 +1,66 @@
+/** Hostile input: every limit answers with a clear IMAP response and the server keeps serving. */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { RawClient } from "../helpers/imap-client.ts";
+import { PASSWORD, startTestServer, type TestServer } from "../helpers/server.ts";
+
+let t: TestServer;
+before(async () => {
+  t = await startTestServer({ limits: { maxConnectionsPerIp: 4, maxMessageBytes: 2000, maxLineBytes: 4096, commandsPerSecond: 50 } }, ["alice@example.com"]);
+});
+after(async () => t.stop());
+
+test("before login, a large literal is refused without a continuation", async () => {
+  const c = await RawClient.connect(t.imaps, true);
+  c.write("a LOGIN {100000}\r\n");
+  const r = await c.waitFor(/^(a|\*) (BAD|NO)[^\r]*\r\n|^\+[^\r]*\r\n/m);
+  assert.match(r, /BAD/);
+  assert.doesNotMatch(r, /^\+/m);
+  assert.match(await c.cmd("b", "NOOP"), /^b OK/m, "the connection goes on");
+  c.close();
+});
+
+test("after login, APPEND over APPENDLIMIT is refused and the session goes on", async () => {
+  const c = await RawClient.connect(t.imaps, true);
+  assert.match(await c.cmd("a", `LOGIN alice@example.com ${PASSWORD}`), /^a OK/m);
+  c.write("b APPEND Spam {5000}\r\n");
+  assert.match(await c.waitFor(/^(b|\*) (BAD|NO)[^\r]*\r\n/m), /TOOBIG|too large/i);
+  assert.match(await c.cmd("c", "NOOP"), /^c OK/m);
+  c.close();
+});
+
+test("an over-long line gets BAD and the reader resynchronises", async () => {
+  const c = await RawClient.connect(t.imaps, true);
+  c.write(`a NOOP ${"x".repeat(20000)}\r\n`);
+  assert.match(await c.waitFor(/^(a|\*) BAD[^\r]*\r\n/m), /BAD/);
+  assert.match(await c.cmd("b", "NOOP"), /^b OK/m);
+  c.close();
+});
+
+test("garbage, unknown commands and bad tags get BAD, never a crash", async () => {
+  const c = await RawClient.connect(t.imaps, true);
+  c.write("\x00\x01\x02 \xff\xfe\r\n");
+  await c.waitFor(/BAD[^\r]*\r\n/);
+  assert.match(await c.cmd("a", "FROBNICATE now"), /^a BAD/m);
+  assert.match(await c.cmd("b", "SELECT"), /^b BAD/m);
+  assert.match(await c.cmd("c", "FETCH 1 (FLAGS)"), /^c BAD/m);
+  c.write("* NOOP\r\n");
+  await c.waitFor(/BAD[^\r]*\r\n/);
+  assert.match(await c.cmd("d", "NOOP"), /^d OK/m);
+  c.close();
+});
+
+test("connections per address are limited with BYE; others keep working", async () => {
+  const open: RawClient[] = [];
+  for (let i = 0; i < 4; i++) open.push(await RawClient.connect(t.imaps, true));
+  // the fifth is greeted with BYE and closed
+  const extra = await RawClient.connect(t.imaps, true);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(extra.closed, true);
+  open[0].close();
+  await new Promise((r) => setTimeout(r, 200));
+  const again = await RawClient.connect(t.imaps, true);
+  assert.match(await again.cmd("a", "NOOP"), /^a OK/m);
+  again.close();
+  for (const c of open.slice(1)) c.close();
+});
