@@ -40,7 +40,7 @@ export async function openStore(opts: OpenOptions): Promise<Store> {
     if (path && !path.startsWith(":memory:")) mkdirSync(dirname(resolve(path)), { recursive: true });
   }
   const raw = createClient({ url: opts.url, authToken: opts.authToken, timeout: opts.busyTimeoutMs ?? 5000 });
-  const client = kind === "file" ? serialiseWrites(raw) : raw;
+  const client = kind === "file" ? serialiseWrites(raw, resolve(opts.url.slice("file:".length)), opts.busyTimeoutMs ?? 5000) : raw;
   if (kind === "file") {
     await client.execute("PRAGMA journal_mode=WAL");
   }

@@ -1,29 +1,72 @@
 /**
  * One writer at a time inside this process. The local libSQL client runs SQLite on the main
- * thread: a write transaction that must wait for another connection of the same process
- * blocks the event loop for the whole busy timeout, while the holder cannot finish — a stall
- * of seconds (seen: 10 s at start-up when expiry, the outbox and ingest met). Queuing writers
- * here first means SQLite's busy wait only ever happens between processes.
+ * thread: a write that must wait for another connection of the same process blocks the event
+ * loop for the whole busy timeout, while the holder cannot finish — a stall of seconds (seen:
+ * 10 s at start-up when expiry, the outbox and ingest met). Queuing writers here first means
+ * SQLite's busy wait only ever happens between processes.
+ *
+ * A waiter gives up queuing after the busy timeout and goes ahead unlocked (SQLite's own
+ * locking still keeps the data safe), so a caller that writes through the client while it
+ * holds a transaction gets the old stall, never a deadlock.
  */
 import type { Client, InStatement, Transaction, TransactionMode } from "@libsql/client";
 
 class Mutex {
-  private tail = Promise.resolve();
-  acquire(): Promise<() => void> {
-    let release!: () => void;
-    const next = new Promise<void>((r) => (release = r));
-    const ready = this.tail.then(() => release);
-    this.tail = this.tail.then(() => next);
-    return ready;
+  private locked = false;
+  private queue: (() => boolean)[] = [];
+
+  acquire(timeoutMs: number): Promise<() => void> {
+    if (!this.locked) {
+      this.locked = true;
+      return Promise.resolve(this.releaser());
+    }
+    return new Promise((resolve) => {
+      let settled = false;
+      const grant = () => {
+        if (settled) return false;
+        settled = true;
+        clearTimeout(timer);
+        resolve(this.releaser());
+        return true;
+      };
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        resolve(() => {});
+      }, timeoutMs);
+      this.queue.push(grant);
+    });
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      while (this.queue.length) if (this.queue.shift()!()) return;
+      this.locked = false;
+    };
   }
 }
 
-/** Wraps a client so write transactions and write batches are serialised in this process. */
-export function serialiseWrites(client: Client): Client {
-  const mutex = new Mutex();
+/** One mutex per database file, shared by every client this process opens on it. */
+const mutexes = new Map<string, Mutex>();
+
+const WRITE = /^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b/i;
+
+function sqlOf(stmt: InStatement): string {
+  return typeof stmt === "string" ? stmt : stmt.sql;
+}
+
+/** Wraps a client so writes (transactions, write batches, write statements) queue in this process. */
+export function serialiseWrites(client: Client, key: string, timeoutMs: number): Client {
+  let mutex = mutexes.get(key);
+  if (!mutex) mutexes.set(key, (mutex = new Mutex()));
+  const m = mutex;
+
   const transaction = async (mode: TransactionMode = "write"): Promise<Transaction> => {
     if (mode === "read") return client.transaction(mode);
-    const release = await mutex.acquire();
+    const release = await m.acquire(timeoutMs);
     let tx: Transaction;
     try {
       tx = await client.transaction(mode);
@@ -31,13 +74,6 @@ export function serialiseWrites(client: Client): Client {
       release();
       throw e;
     }
-    let released = false;
-    const done = () => {
-      if (!released) {
-        released = true;
-        release();
-      }
-    };
     return new Proxy(tx, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver);
@@ -46,7 +82,7 @@ export function serialiseWrites(client: Client): Client {
             try {
               return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
             } finally {
-              done();
+              release();
             }
           };
         }
@@ -55,7 +91,7 @@ export function serialiseWrites(client: Client): Client {
             try {
               (value as () => void).apply(target);
             } finally {
-              done();
+              release();
             }
           };
         }
@@ -63,19 +99,33 @@ export function serialiseWrites(client: Client): Client {
       },
     });
   };
+
   const batch = async (stmts: InStatement[], mode: TransactionMode = "deferred") => {
     if (mode === "read") return client.batch(stmts, mode);
-    const release = await mutex.acquire();
+    const release = await m.acquire(timeoutMs);
     try {
       return await client.batch(stmts, mode);
     } finally {
       release();
     }
   };
+
+  const execute = async (stmt: InStatement | string, args?: unknown) => {
+    const call = () => (args === undefined ? client.execute(stmt as InStatement) : (client.execute as (s: string, a: unknown) => ReturnType<Client["execute"]>)(stmt as string, args));
+    if (!WRITE.test(sqlOf(stmt as InStatement))) return call();
+    const release = await m.acquire(timeoutMs);
+    try {
+      return await call();
+    } finally {
+      release();
+    }
+  };
+
   return new Proxy(client, {
     get(target, prop, receiver) {
       if (prop === "transaction") return transaction;
       if (prop === "batch") return batch;
+      if (prop === "execute") return execute;
       const value = Reflect.get(target, prop, receiver);
       return typeof value === "function" ? value.bind(target) : value;
     },

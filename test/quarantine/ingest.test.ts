@@ -85,7 +85,7 @@ test("two processes ingesting into one database file at once lose nothing", asyn
     s.close();`;
   const run = (tag: string) =>
     new Promise<number>((resolve) => {
-      const p = spawn(process.execPath, ["-e", script], { stdio: "inherit", cwd: process.cwd(), env: { ...process.env, Q_URL: `file:${join(dir, "q.db")}`, Q_TAG: tag } });
+      const p = spawn(process.execPath, "Deno" in globalThis ? ["eval", script] : ["-e", script], { stdio: "inherit", cwd: process.cwd(), env: { ...process.env, Q_URL: `file:${join(dir, "q.db")}`, Q_TAG: tag } });
       p.on("close", (code) => resolve(code ?? 1));
     });
   const codes = await Promise.all([run("A"), run("B")]);
