@@ -9,6 +9,7 @@ import type { MessageIndex, MimeNode } from "./types.ts";
 
 export type { MessageIndex, MimeNode, SearchFields } from "./types.ts";
 export { binaryBytes, headerFields, sectionBytes, type SectionSpec } from "./section.ts";
+export { nulTo80 } from "./bytes.ts";
 export { decodeWords } from "./decode.ts";
 export { parseDate } from "./fields.ts";
 

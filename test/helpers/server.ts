@@ -17,7 +17,7 @@ export interface TestServer {
   imaps: number;
   imap: number;
   http: number;
-  ingest(rcpts: string[], raw?: string): Promise<number[]>;
+  ingest(rcpts: string[], raw?: string | Uint8Array): Promise<number[]>;
   stop(): Promise<void>;
 }
 
@@ -50,7 +50,7 @@ export async function startTestServer(extra: Record<string, unknown> = {}, users
     imap: server.ports.imap!,
     http: server.ports.http!,
     async ingest(rcpts, raw) {
-      const r = await ingestOne(server.store, { raw: new TextEncoder().encode(raw ?? message("Test")), recipients: rcpts, sender: "spam@bad.test" }, { defaultRetentionDays: 14 });
+      const r = await ingestOne(server.store, { raw: typeof raw === "object" ? raw : new TextEncoder().encode(raw ?? message("Test")), recipients: rcpts, sender: "spam@bad.test" }, { defaultRetentionDays: 14 });
       server.imap.notifier.kick();
       return r.ids;
     },

@@ -3,7 +3,7 @@
  * ENVELOPE, BODYSTRUCTURE, header fields) come from the index stored at ingest; only body
  * sections read (and inflate) the message bytes.
  */
-import { binaryBytes, headerFields, sectionBytes, type MimeNode } from "../../mime/index.ts";
+import { binaryBytes, headerFields, nulTo80, sectionBytes, type MimeNode } from "../../mime/index.ts";
 import type { FetchRow } from "../../quarantine/mailbox.ts";
 import { formatInternalDate, type FetchItem } from "../protocol/index.ts";
 
@@ -96,22 +96,23 @@ export function writeItems(items: FetchItem[], c: FetchContext, emit: Emitter): 
       case "MODSEQ": return emit.text(`MODSEQ (${Math.max(1, c.modseq)})`);
       case "EMAILID": return emit.text(`EMAILID (M${c.row.blobId})`);
       case "THREADID": return emit.text("THREADID NIL");
+      // NUL cannot travel in a literal (RFC 3501 §4.3): like Dovecot, send 0x80 instead
       case "RFC822":
         emit.text("RFC822 ");
-        return lit(c.raw!);
+        return lit(nulTo80(c.raw!));
       case "RFC822.HEADER":
         emit.text("RFC822.HEADER ");
-        return lit(c.row.header!);
+        return lit(nulTo80(c.row.header!));
       case "RFC822.TEXT":
         emit.text("RFC822.TEXT ");
         return lit(sectionBytes(c.raw!, c.tree!, { part: [], text: "TEXT" }));
       case "BODY[]": {
         const sec = it.section;
         let data: Uint8Array;
-        if (sec.part.length === 0 && !sec.text) data = c.raw!;
-        else if (sec.part.length === 0 && sec.text === "HEADER") data = c.row.header!;
+        if (sec.part.length === 0 && !sec.text) data = nulTo80(c.raw!);
+        else if (sec.part.length === 0 && sec.text === "HEADER") data = nulTo80(c.row.header!);
         else if (sec.part.length === 0 && (sec.text === "HEADER.FIELDS" || sec.text === "HEADER.FIELDS.NOT")) {
-          data = headerFields(c.row.header!, sec.fields ?? [], sec.text === "HEADER.FIELDS.NOT");
+          data = nulTo80(headerFields(c.row.header!, sec.fields ?? [], sec.text === "HEADER.FIELDS.NOT"));
         } else data = sectionBytes(c.raw!, c.tree!, { part: sec.part, text: sec.text, fields: sec.fields });
         emit.text(`${it.label} `);
         return lit(slice(data, it.partial));

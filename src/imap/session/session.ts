@@ -212,12 +212,22 @@ export class ImapSession {
     }
   }
 
-  private rateLimited(): boolean {
-    const now = Date.now();
+  /**
+   * Paces a connection to commandsPerSecond: past the limit its next command waits until the
+   * one-second window allows it. Slowing a client down, rather than answering NO, keeps
+   * pipelining clients (mbsync, imapflow) working while one connection cannot hog the server.
+   */
+  private async pace(): Promise<void> {
     const limit = this.deps.config.limits.commandsPerSecond;
-    while (this.cmdTimes.length && now - this.cmdTimes[0] > 1000) this.cmdTimes.shift();
+    let now = Date.now();
+    while (this.cmdTimes.length && now - this.cmdTimes[0] >= 1000) this.cmdTimes.shift();
+    if (this.cmdTimes.length >= limit) {
+      imapMetrics.errors.inc({ kind: "paced" });
+      await new Promise((r) => setTimeout(r, 1000 - (now - this.cmdTimes[0])));
+      now = Date.now();
+      while (this.cmdTimes.length && now - this.cmdTimes[0] >= 1000) this.cmdTimes.shift();
+    }
     this.cmdTimes.push(now);
-    return this.cmdTimes.length > limit;
   }
 
   private async runCommand(ev: CommandEvent): Promise<void> {
@@ -237,11 +247,7 @@ export class ImapSession {
         this.out.line(`${ev.tag} BAD ${why}`);
         return;
       }
-      if (this.rateLimited()) {
-        outcome = "no";
-        this.out.line(`${ev.tag} NO [LIMIT] Too many commands per second; slow down`);
-        return;
-      }
+      await this.pace();
       const result = await spec.run(this, ev);
       if (result) {
         outcome = result.status.toLowerCase();
