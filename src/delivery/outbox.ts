@@ -26,7 +26,7 @@ import type { Config } from "../config/index.ts";
 import { log } from "../observability/log.ts";
 import { Mailbox } from "../quarantine/mailbox.ts";
 import { markKeysForRow, type Direction } from "../quarantine/scope.ts";
-import type { Store } from "../storage/db.ts";
+import { inWriteTransaction, type Store } from "../storage/db.ts";
 import { backoffMs, newOwnerId, oneLine, PollLoop } from "./loop.ts";
 import { resolveRoute, routeLabel, SmtpClient, type ResolvedRoute, type SendOutcome } from "./smtp.ts";
 
@@ -65,20 +65,6 @@ export interface OutboxStats {
   delivered: number;
   retried: number;
   failed: number;
-}
-
-async function inWrite<T>(store: Store, fn: (tx: Transaction) => Promise<T>): Promise<T> {
-  const tx = await store.client.transaction("write");
-  try {
-    const out = await fn(tx);
-    await tx.commit();
-    return out;
-  } catch (e) {
-    await tx.rollback().catch(() => {});
-    throw e;
-  } finally {
-    tx.close();
-  }
 }
 
 /** The trace header prepended to a released message (one line, no folding needed). */
@@ -242,7 +228,7 @@ export class OutboxWorker {
   private async commit(batch: Outcome[]): Promise<void> {
     const now = this.now();
     const events: [string, Record<string, unknown>][] = [];
-    await inWrite(this.store, async (tx) => {
+    await inWriteTransaction(this.store, async (tx) => {
       for (const o of batch) {
         const { job, result } = o;
         let kind = result.kind;

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Transaction } from "@libsql/client";
-import type { Store } from "../storage/db.ts";
+import { inWriteTransaction, type Store } from "../storage/db.ts";
 import { FLAG_BITS } from "./mailbox.ts";
 import { prepare } from "./ingest.ts";
 import { scopeFilter, tenantOf, type Direction, type Scope } from "./scope.ts";
@@ -23,20 +23,6 @@ export type ReleaseKind = "release" | "release-train" | "not-spam";
 export class ActionError extends Error {
   constructor(message: string, readonly code: "LIMIT" | "NONEXISTENT" | "INVALID" = "INVALID") {
     super(message);
-  }
-}
-
-async function withWrite<T>(store: Store, fn: (tx: Transaction) => Promise<T>): Promise<T> {
-  const tx = await store.client.transaction("write");
-  try {
-    const out = await fn(tx);
-    await tx.commit();
-    return out;
-  } catch (e) {
-    await tx.rollback().catch(() => {});
-    throw e;
-  } finally {
-    tx.close();
   }
 }
 
@@ -139,7 +125,7 @@ async function blobHashes(tx: Transaction, blobIds: number[]): Promise<Map<numbe
 export async function release(store: Store, actor: Actor, ids: number[], kind: ReleaseKind, limits?: ReportLimits): Promise<number[]> {
   if (ids.length === 0) return [];
   const now = Date.now();
-  return withWrite(store, async (tx) => {
+  return inWriteTransaction(store, async (tx) => {
     const rows = await caughtRows(tx, actor.scope, ids);
     if (rows.length === 0) return [];
     const train = kind !== "release";
@@ -163,7 +149,7 @@ export async function release(store: Store, actor: Actor, ids: number[], kind: R
 export async function remove(store: Store, actor: Actor, ids: number[]): Promise<number[]> {
   if (ids.length === 0) return [];
   const now = Date.now();
-  return withWrite(store, async (tx) => {
+  return inWriteTransaction(store, async (tx) => {
     const rows = await caughtRows(tx, actor.scope, ids);
     await leaveCaught(tx, rows, "deleted", now);
     for (const row of rows) await audit(tx, actor, "delete", row.id, { recipient: row.recipient }, now);
@@ -175,7 +161,7 @@ export async function remove(store: Store, actor: Actor, ids: number[]): Promise
 export async function reportSpam(store: Store, actor: Actor, ids: number[], limits?: ReportLimits): Promise<number[]> {
   if (ids.length === 0) return [];
   const now = Date.now();
-  return withWrite(store, async (tx) => {
+  return inWriteTransaction(store, async (tx) => {
     const rows = await caughtRows(tx, actor.scope, ids);
     await checkReportRate(tx, actor, limits, rows.length, now);
     const hashes = await blobHashes(tx, rows.map((r) => r.blobId));
@@ -196,7 +182,7 @@ export async function reportUpload(store: Store, actor: Actor, kind: "spam" | "h
   const now = Date.now();
   // Store the blob through the ingest path (dedupe by hash), without a quarantine row.
   const blobId = await storeBlobOnly(store, p);
-  return withWrite(store, async (tx) => {
+  return inWriteTransaction(store, async (tx) => {
     await checkReportRate(tx, actor, limits, 1, now);
     const f = scopeFilter(actor.scope);
     const match = await tx.execute({
@@ -260,7 +246,7 @@ export async function storeFlags(
   const failed: number[] = [];
   if (ids.length === 0) return { changed, failed };
   const now = Date.now();
-  await withWrite(store, async (tx) => {
+  await inWriteTransaction(store, async (tx) => {
     const f = scopeFilter(scope);
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { InStatement, Transaction } from "@libsql/client";
 import { indexMessage, normalizeCrlf, type MessageIndex } from "../mime/index.ts";
 import { compress } from "../storage/codec.ts";
-import type { Store } from "../storage/db.ts";
+import { inWriteTransaction, type Store } from "../storage/db.ts";
 import { domainOf, isAddress, markKeysForRow, normalizeAddress, type Direction } from "./scope.ts";
 
 export interface IngestItem {
@@ -118,8 +118,7 @@ export async function ingestOne(store: Store, item: IngestItem, opts: IngestOpti
 
 export async function ingestPrepared(store: Store, prepared: Prepared[], opts: IngestOptions): Promise<IngestResult[]> {
   const now = opts.now ?? Date.now();
-  const tx = await store.client.transaction("write");
-  try {
+  return inWriteTransaction(store, async (tx) => {
     // Domains' retention, read inside the transaction so a concurrent change is seen consistently.
     const domainRows = await tx.execute("SELECT name, retention_days FROM domains");
     const retention = new Map(domainRows.rows.map((r) => [r.name as string, r.retention_days as number | null]));
@@ -187,12 +186,6 @@ export async function ingestPrepared(store: Store, prepared: Prepared[], opts: I
       ),
     ];
     await tx.batch(stmts);
-    await tx.commit();
     return results;
-  } catch (e) {
-    await tx.rollback().catch(() => {});
-    throw e;
-  } finally {
-    tx.close();
-  }
+  });
 }

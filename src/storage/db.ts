@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { createClient, type Client } from "@libsql/client";
+import { createClient, type Client, type Transaction } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrations } from "./migrations.gen.ts";
 import * as schema from "./schema.ts";
@@ -86,6 +86,21 @@ async function ensureMeta(store: Store): Promise<void> {
 export async function getMeta(store: Store, key: string): Promise<string | undefined> {
   const r = await store.client.execute({ sql: "SELECT value FROM meta WHERE key = ?", args: [key] });
   return r.rows[0]?.value as string | undefined;
+}
+
+/** Runs `fn` in one write transaction: committed when it returns, rolled back when it throws. */
+export async function inWriteTransaction<T>(store: Store, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+  const tx = await store.client.transaction("write");
+  try {
+    const out = await fn(tx);
+    await tx.commit();
+    return out;
+  } catch (e) {
+    await tx.rollback().catch(() => {});
+    throw e;
+  } finally {
+    tx.close();
+  }
 }
 
 export { schema };
