@@ -162,6 +162,8 @@ export async function run(argv: string[]): Promise<number> {
         progress();
       }
     }
+    // Fold the write-ahead log into the database file after a bulk load (and give the space back).
+    await store.client.execute("PRAGMA wal_checkpoint(TRUNCATE)").catch(() => {});
     progress(true);
     if (!values.quiet) process.stderr.write(`(${(await pool.workersReady()) || "no"} prepare workers)\n`);
     return skipped > 0 && done === 0 ? 1 : 0;
