@@ -125,6 +125,8 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
     servers.push({ name: "imap", server, port });
   }
   for (const s of servers) log("info", "imap.listening", { listener: s.name, port: s.port });
+  // Warm the SEARCH facts in the background: the first search after a start is then as fast as any.
+  void sessionDeps.searchFacts.warm().catch((e) => log("warn", "imap.search.warm_failed", { error: String(e) }));
 
   return {
     ports: Object.fromEntries(servers.map((s) => [s.name, s.port])) as ImapServer["ports"],

@@ -32,6 +32,19 @@ export function parseDate(s: string): number | null {
   return Number.isFinite(t) ? t : null;
 }
 
+/** The calendar day a Date header names, as written (its own zone, time ignored): days since 1970-01-01. */
+export function parseDateDay(s: string): number | null {
+  const m = DATE_RE.exec(s);
+  if (m === null) return null;
+  const mon = MONTHS[m[2].toLowerCase()];
+  if (mon === undefined) return null;
+  let year = +m[3];
+  if (m[3].length === 2) year += year < 50 ? 2000 : 1900;
+  else if (m[3].length === 3) year += 1900;
+  const t = Date.UTC(year, mon, +m[1]);
+  return Number.isFinite(t) ? Math.floor(t / 86400_000) : null;
+}
+
 /** decoded value of a field: unfolded, raw 8-bit read as UTF-8, encoded words decoded */
 function decoded(raw: Uint8Array, f: HeaderField): string {
   const v = utf8Decode(raw, f.vs, f.end).replace(/\r?\n[ \t]/g, (x) => x.slice(-1)).replace(/[\r\n]+$/, "");
@@ -39,7 +52,7 @@ function decoded(raw: Uint8Array, f: HeaderField): string {
 }
 
 export function searchFields(raw: Uint8Array, fields: HeaderField[]): SearchFields {
-  const r: SearchFields = { from: "", to: "", cc: "", bcc: "", subject: "", messageId: "", date: null };
+  const r: SearchFields = { from: "", to: "", cc: "", bcc: "", subject: "", messageId: "", date: null, dateDay: null };
   let dateSeen = false;
   for (const f of fields) {
     switch (f.name) {
@@ -60,7 +73,9 @@ export function searchFields(raw: Uint8Array, fields: HeaderField[]): SearchFiel
       case "date":
         if (!dateSeen) {
           dateSeen = true;
-          r.date = parseDate(decoded(raw, f));
+          const v = decoded(raw, f);
+          r.date = parseDate(v);
+          r.dateDay = parseDateDay(v);
         }
         break;
     }

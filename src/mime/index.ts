@@ -66,7 +66,7 @@ function fallback(raw: Uint8Array): MessageIndex {
     bodyStructure: `("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" ${n} ${countLines(raw, 0, n)} NIL NIL NIL NIL)`,
     body: `("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" ${n} ${countLines(raw, 0, n)})`,
     root: { hs: 0, he: 0, be: n, t: "text", s: "plain", enc: "7bit" },
-    fields: { from: "", to: "", cc: "", bcc: "", subject: "", messageId: "", date: null },
+    fields: { from: "", to: "", cc: "", bcc: "", subject: "", messageId: "", date: null, dateDay: null },
     text: "",
   };
 }

@@ -18,6 +18,8 @@ export interface SearchFields {
   subject: string;
   messageId: string;
   date: number | null;
+  /** the Date header's day as written (days since 1970-01-01 in its own zone): SENTON/SENTSINCE/SENTBEFORE */
+  dateDay: number | null;
 }
 
 export interface MessageIndex {

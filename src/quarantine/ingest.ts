@@ -141,7 +141,7 @@ export async function ingestPrepared(store: Store, prepared: Prepared[], opts: I
       blobIds.set(p.sha256, id);
       const f = p.index.fields;
       const tree = JSON.stringify(p.index.root);
-      blobRows.push([id, p.sha256, p.raw.length, p.body, p.header, p.index.envelope, p.index.bodyStructure, p.index.body, tree, f.from, f.to, f.cc, f.bcc, f.subject, f.messageId, f.date, now]);
+      blobRows.push([id, p.sha256, p.raw.length, p.body, p.header, p.index.envelope, p.index.bodyStructure, p.index.body, tree, f.from, f.to, f.cc, f.bcc, f.subject, f.messageId, f.date, f.dateDay, now]);
       if (p.text) textRows.push([id, p.text]);
     }
 
@@ -174,7 +174,7 @@ export async function ingestPrepared(store: Store, prepared: Prepared[], opts: I
     }
 
     const stmts: InStatement[] = [
-      ...multiInsert("INSERT INTO blobs (id, sha256, raw_size, data, header, envelope, body_structure, body, tree, h_from, h_to, h_cc, h_bcc, h_subject, h_message_id, h_date, created_at)", blobRows),
+      ...multiInsert("INSERT INTO blobs (id, sha256, raw_size, data, header, envelope, body_structure, body, tree, h_from, h_to, h_cc, h_bcc, h_subject, h_message_id, h_date, h_date_day, created_at)", blobRows),
       ...multiInsert("INSERT INTO blob_text (rowid, body)", textRows),
       ...multiInsert("INSERT INTO messages (id, blob_id, direction, recipient, recipient_domain, sender, score, reason, state, received_at, expires_at, modseq, raw_size, state_changed_at)", messageRows),
       ...multiInsert("INSERT INTO changes (modseq, message_id, kind, recipient, recipient_domain, direction, at)", changeRows),

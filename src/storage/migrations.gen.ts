@@ -12,5 +12,11 @@ export const migrations: EmbeddedMigration[] = [
     "when": 1795806309128,
     "hash": "c73e0c98879e8dddafaebd80b801772256f2a3e55f5fa092be96d421ebce5dc2",
     "sql": "-- Full-text index over the decoded text of each blob (IMAP SEARCH TEXT/BODY): word tokens\n-- (unicode61, case and diacritics folded), queried as word prefixes. Contentless (the text is\n-- recoverable from the blob) with contentless_delete so expiry can remove rows.\nCREATE VIRTUAL TABLE `blob_text` USING fts5(`body`, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');\n"
+  },
+  {
+    "tag": "0002_sent_day",
+    "when": 1795807775508,
+    "hash": "909a67e838b5d822803ba91a098652dd9fe633748e992e44656fa7f539914dab",
+    "sql": "ALTER TABLE `blobs` ADD `h_date_day` integer;"
   }
 ];

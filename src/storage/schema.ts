@@ -71,6 +71,8 @@ export const blobs = sqliteTable("blobs", {
   hSubject: text("h_subject").notNull().default(""),
   hMessageId: text("h_message_id").notNull().default(""),
   hDate: integer("h_date"),
+  /** the Date header's calendar day as written (days since 1970-01-01, its own time zone), for SENTSINCE & co. */
+  hDateDay: integer("h_date_day"),
   createdAt: integer("created_at").notNull(),
 });
 

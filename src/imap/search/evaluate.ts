@@ -18,6 +18,9 @@ interface Prepared {
   raw?: Map<number, string>;
 }
 
+/** Header keys answered from the cached facts; any other field reads the stored headers. */
+const FACT_HEADERS = new Set(["from", "to", "cc", "bcc", "subject", "message-id"]);
+
 function collect(key: SearchKey, out: { text: Set<string>; headers: Set<string>; short: boolean }): void {
   switch (key.k) {
     case "body":
@@ -26,7 +29,7 @@ function collect(key: SearchKey, out: { text: Set<string>; headers: Set<string>;
       if (!/[\p{L}\p{N}]/u.test(key.value)) out.short = true;
       break;
     case "header":
-      if (!["from", "to", "cc", "bcc", "subject"].includes(key.field)) out.headers.add(key.field);
+      if (!FACT_HEADERS.has(key.field)) out.headers.add(key.field);
       break;
     case "not":
       collect(key.key, out);
@@ -70,7 +73,8 @@ export async function runSearch(s: ImapSession, key: SearchKey): Promise<number[
       const m = new Map<number, string>();
       for (const r of rows) {
         const block = headerFields(r.header!, [field], false);
-        m.set(r.uid, Buffer.from(block).toString("utf8").replace(/\r\n[ \t]+/g, " ").toLowerCase());
+        // "" when the message has no such field (headerFields still returns the blank line)
+        m.set(r.uid, Buffer.from(block).toString("utf8").replace(/\r\n[ \t]+/g, " ").replace(/\r\n$/, "").trim().toLowerCase());
       }
       p.headers.set(field, m);
     }
@@ -117,6 +121,7 @@ function matches(s: ImapSession, key: SearchKey, uid: number, seq: number, f: Se
         case "cc": return f.cc.includes(v);
         case "bcc": return f.bcc.includes(v);
         case "subject": return f.subject.includes(v);
+        case "message-id": return f.messageId.includes(v);
       }
       const text = p.headers.get(key.field)?.get(uid) ?? "";
       // HEADER name "" matches every message that has the field (RFC 3501)
@@ -131,9 +136,9 @@ function matches(s: ImapSession, key: SearchKey, uid: number, seq: number, f: Se
       return inBody || f.subject.includes(v) || f.from.includes(v) || f.to.includes(v) || f.cc.includes(v) || f.messageId.includes(v);
     }
     case "date": {
-      const ms = key.which === "internal" ? f.receivedAt : f.date;
-      if (ms === null) return false;
-      const day = utcDay(ms);
+      // INTERNALDATE by its UTC day; the Date header by the day it names, in its own zone (RFC 3501 §6.4.4)
+      const day = key.which === "internal" ? utcDay(f.receivedAt) : f.dateDay !== null ? f.dateDay * 86400_000 : f.date !== null ? utcDay(f.date) : null;
+      if (day === null) return false;
       const want = Date.UTC(key.y, key.m - 1, key.d);
       return key.op === "before" ? day < want : key.op === "on" ? day === want : day >= want;
     }

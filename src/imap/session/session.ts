@@ -259,8 +259,11 @@ export class ImapSession {
       }
     } catch (e) {
       if (e instanceof ProtocolError) {
-        outcome = "bad";
-        this.out.line(`${ev.tag} BAD ${e.code ? `[${e.code}] ` : ""}${e.message}`);
+        // An unsupported CHARSET is a NO (RFC 3501 §6.4.4); other parse errors are BAD.
+        const status = e.code === "BADCHARSET" ? "NO" : "BAD";
+        outcome = status.toLowerCase();
+        const code = e.code === "BADCHARSET" ? "BADCHARSET (US-ASCII UTF-8)" : e.code;
+        this.out.line(`${ev.tag} ${status} ${code ? `[${code}] ` : ""}${e.message}`);
       } else {
         outcome = "no";
         log("error", "imap.command.failed", { command: label, error: String((e as Error).stack ?? e), client: this.remoteAddress });

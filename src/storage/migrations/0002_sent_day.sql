@@ -1,0 +1,1 @@
+ALTER TABLE `blobs` ADD `h_date_day` integer;
