@@ -172,6 +172,8 @@ export const configSchema = v.strictObject({
       idleTimeoutSeconds: v.optional(positiveInt, 29 * 60),
       failedLoginsPerIpPerMinute: v.optional(positiveInt, 30),
       credentialCacheSeconds: v.optional(positiveInt, 300),
+      /** memory for cached folder-listing data (ENVELOPE, BODYSTRUCTURE, headers), in MiB */
+      listingCacheMb: v.optional(positiveInt, 256),
     }),
     {},
   ),

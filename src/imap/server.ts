@@ -11,6 +11,7 @@ import { imapMetrics } from "../observability/metrics.ts";
 import { Mailbox } from "../quarantine/mailbox.ts";
 import { getMeta, type Store } from "../storage/db.ts";
 import { createTlsServer, type TlsContextStore } from "../tls/index.ts";
+import { ListingCache } from "./fetch/listing-cache.ts";
 import { SearchFactCache } from "./search/cache.ts";
 import { ChangeNotifier } from "./session/notifier.ts";
 import { ImapSession } from "./session/session.ts";
@@ -60,6 +61,7 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
     throttle: new LoginThrottle(config.limits.failedLoginsPerIpPerMinute),
     views: new ViewCache(mailbox),
     searchFacts: new SearchFactCache(store),
+    listings: new ListingCache(store, config.limits.listingCacheMb * 1024 * 1024),
     uidValidityBase: Number((await getMeta(store, "uidvalidity")) ?? 1),
     onQueued: deps.onQueued,
   };
@@ -125,8 +127,12 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
     servers.push({ name: "imap", server, port });
   }
   for (const s of servers) log("info", "imap.listening", { listener: s.name, port: s.port });
-  // Warm the SEARCH facts in the background: the first search after a start is then as fast as any.
-  void sessionDeps.searchFacts.warm().catch((e) => log("warn", "imap.search.warm_failed", { error: String(e) }));
+  // Warm the SEARCH facts and listing data in the background: the first search or folder
+  // listing after a start is then as fast as any.
+  void sessionDeps.searchFacts
+    .warm()
+    .then(() => sessionDeps.listings.warm())
+    .catch((e) => log("warn", "imap.cache.warm_failed", { error: String(e) }));
 
   return {
     ports: Object.fromEntries(servers.map((s) => [s.name, s.port])) as ImapServer["ports"],

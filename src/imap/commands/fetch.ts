@@ -1,10 +1,30 @@
 import { storeFlags } from "../../quarantine/actions.ts";
 import type { MimeNode } from "../../mime/index.ts";
-import { needsOf, UnknownCteError, writeItems } from "../fetch/items.ts";
+import { needsOf, UnknownCteError, writeItems, type Needs } from "../fetch/items.ts";
+import type { FetchRow } from "../../quarantine/mailbox.ts";
+import type { ImapSession } from "../session/session.ts";
 import { parseFetchItems, ProtocolError, type FetchItem } from "../protocol/index.ts";
 import { resolveSet } from "../session/sequence.ts";
 import { flagsList } from "../session/sync.ts";
 import { no, ok, type CommandSpec } from "./result.ts";
+
+/**
+ * The rows of a FETCH: per-message facts (cached, scope-checked when read) joined with the
+ * per-blob listing data (cached) — no database round trip for a warm folder.
+ */
+async function fetchRows(s: ImapSession, uids: number[], needs: Needs): Promise<FetchRow[]> {
+  const facts = await s.deps.searchFacts.get(s.scope!, uids);
+  const listingNeeded = needs.envelope || needs.bodyStructure || needs.body || needs.tree || needs.header;
+  const listings = listingNeeded ? await s.deps.listings.get([...facts.values()].map((f) => f.blobId)) : undefined;
+  const rows: FetchRow[] = [];
+  for (const uid of uids) {
+    const f = facts.get(uid);
+    if (!f) continue;
+    const l = listings?.get(f.blobId);
+    rows.push({ uid, receivedAt: f.receivedAt, size: f.size, modseq: f.modseq, blobId: f.blobId, envelope: l?.envelope, bodyStructure: l?.bodyStructure, body: l?.body, tree: l?.tree, header: l?.header });
+  }
+  return rows;
+}
 
 /** Messages per storage round trip: bounded memory for bodies, few queries for listings. */
 const CHUNK_LISTING = 2000;
@@ -45,15 +65,8 @@ export const fetch: CommandSpec = {
     const emit = { text: (t: string) => s.out.text(t), bytes: (b: Uint8Array) => s.out.bytes(b) };
     for (let i = 0; i < uids.length; i += chunkSize) {
       const chunk = uids.slice(i, i + chunkSize);
-      const rows = await s.deps.mailbox.rows(scope, chunk[0], chunk[chunk.length - 1], {
-        envelope: needs.envelope,
-        bodyStructure: needs.bodyStructure,
-        body: needs.body,
-        tree: needs.tree,
-        header: needs.header,
-      });
-      const wanted = new Set(chunk);
-      const present = rows.filter((r) => wanted.has(r.uid));
+      const rows = await fetchRows(s, chunk, needs);
+      const present = rows;
       const bytes = needs.bytes ? await s.deps.mailbox.bytes(scope, present.map((r) => r.uid)) : undefined;
       for (const row of present) {
         const seq = sel.seqOf(row.uid);

@@ -7,6 +7,7 @@ import type { ChangeNotifier } from "./notifier.ts";
 import type { LoginThrottle } from "./throttle.ts";
 import type { ViewCache } from "./view-cache.ts";
 import type { SearchFactCache } from "../search/cache.ts";
+import type { ListingCache } from "../fetch/listing-cache.ts";
 
 /** What every session of a server shares. */
 export interface SessionDeps {
@@ -19,6 +20,7 @@ export interface SessionDeps {
   throttle: LoginThrottle;
   views: ViewCache;
   searchFacts: SearchFactCache;
+  listings: ListingCache;
   /** UIDVALIDITY base of this database */
   uidValidityBase: number;
   /** called after an action queued work (delivery, training) */
