@@ -2,7 +2,7 @@
  * Reads behind an IMAP view of Caught: the UID list, UIDNEXT, per-account flags, the rows a
  * FETCH needs, message bytes, and the change feed. Every query carries the scope filter.
  */
-import { decompress, joinMessage } from "../storage/codec.ts";
+import { joinMessage } from "../storage/codec.ts";
 import type { Store } from "../storage/db.ts";
 import { markKeys, scopeFilter, type Direction, type Scope } from "./scope.ts";
 
@@ -126,37 +126,6 @@ export class Mailbox {
       });
     }
     return out;
-  }
-
-  /**
-   * Rows for a FETCH, between lo and hi (the caller filters by its view). `parts` names the
-   * blob columns needed, so a FLAGS-only fetch never reads the MIME index.
-   */
-  async rows(scope: Scope, lo: number, hi: number, parts: { envelope?: boolean; bodyStructure?: boolean; body?: boolean; tree?: boolean; header?: boolean }): Promise<FetchRow[]> {
-    const f = scopeFilter(scope);
-    const cols = ["m.id", "m.received_at", "m.raw_size", "m.modseq", "m.blob_id"];
-    if (parts.envelope) cols.push("b.envelope");
-    if (parts.bodyStructure) cols.push("b.body_structure");
-    if (parts.body) cols.push("b.body");
-    if (parts.tree) cols.push("b.tree");
-    if (parts.header) cols.push("b.header");
-    const join = cols.some((c) => c.startsWith("b.")) ? "JOIN blobs b ON b.id = m.blob_id" : "";
-    const r = await this.store.client.execute({
-      sql: `SELECT ${cols.join(", ")} FROM messages m ${join} WHERE m.id BETWEEN ? AND ? AND ${f.sql} ORDER BY m.id`,
-      args: [lo, hi, ...f.args],
-    });
-    return r.rows.map((row) => ({
-      uid: Number(row.id),
-      receivedAt: Number(row.received_at),
-      size: Number(row.raw_size),
-      modseq: Number(row.modseq),
-      blobId: Number(row.blob_id),
-      envelope: row.envelope as string | undefined,
-      bodyStructure: row.body_structure as string | undefined,
-      body: row.body as string | undefined,
-      tree: row.tree as string | undefined,
-      header: row.header ? decompress(row.header as ArrayBuffer) : undefined,
-    }));
   }
 
   /** Whole message bytes (CRLF) of quarantine rows in scope, by UID. */

@@ -68,13 +68,15 @@ export async function runSearch(s: ImapSession, key: SearchKey): Promise<number[
   const p: Prepared = { facts: await s.deps.searchFacts.get(scope, uids), text: new Map(), headers: new Map() };
   for (const t of wants.text) p.text.set(t, await s.deps.searchFacts.textMatches(t));
   if (wants.headers.size) {
-    const rows = await s.deps.mailbox.rows(scope, uids[0], uids[uids.length - 1], { header: true });
+    const listings = await s.deps.listings.get([...new Set([...p.facts.values()].map((f) => f.blobId))]);
     for (const field of wants.headers) {
       const m = new Map<number, string>();
-      for (const r of rows) {
-        const block = headerFields(r.header!, [field], false);
+      for (const [uid, f] of p.facts) {
+        const header = listings.get(f.blobId)?.header;
+        if (!header) continue;
+        const block = headerFields(header, [field], false);
         // "" when the message has no such field (headerFields still returns the blank line)
-        m.set(r.uid, Buffer.from(block).toString("utf8").replace(/\r\n[ \t]+/g, " ").replace(/\r\n$/, "").trim().toLowerCase());
+        m.set(uid, Buffer.from(block).toString("utf8").replace(/\r\n[ \t]+/g, " ").replace(/\r\n$/, "").trim().toLowerCase());
       }
       p.headers.set(field, m);
     }
