@@ -3,8 +3,9 @@
 // First: in a compiled binary, fail clearly when TMPDIR cannot take the libSQL addon.
 import "./runtime/tmpdir-check.ts";
 
-// Where the prepare workers start from, resolved here so it holds in the compiled binary too.
-(globalThis as { quarantinedWorkerUrl?: string }).quarantinedWorkerUrl = new URL("./prepare-worker.ts", import.meta.url).href;
+// Where worker entry points (prepare-worker.ts, codec-worker.ts) are, resolved here so it
+// holds in the compiled binary too.
+(globalThis as { quarantinedWorkerDir?: string }).quarantinedWorkerDir = new URL("./", import.meta.url).href;
 
 const { main } = await import("./cli/index.ts");
 process.exitCode = await main(process.argv.slice(2));

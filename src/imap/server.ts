@@ -9,6 +9,7 @@ import type { Config } from "../config/index.ts";
 import { log } from "../observability/log.ts";
 import { imapMetrics } from "../observability/metrics.ts";
 import { Mailbox } from "../quarantine/mailbox.ts";
+import { CodecPool } from "../storage/codec-pool.ts";
 import { getMeta, type Store } from "../storage/db.ts";
 import { createTlsServer, type TlsContextStore } from "../tls/index.ts";
 import { ListingCache } from "./fetch/listing-cache.ts";
@@ -48,7 +49,8 @@ function listen(server: net.Server, host: string, port: number): Promise<number>
 
 export async function startImap(deps: ImapDeps): Promise<ImapServer> {
   const { config, store } = deps;
-  const mailbox = new Mailbox(store);
+  const codec = new CodecPool();
+  const mailbox = new Mailbox(store, codec);
   const notifier = new ChangeNotifier(store, 500);
   await notifier.start();
   const sessionDeps: SessionDeps = {
@@ -142,6 +144,7 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
     sessions: () => sessions.size,
     async stop() {
       notifier.stop();
+      codec.close();
       for (const s of servers) s.server.close();
       for (const session of sessions) session.fatal("Server shutting down");
       await new Promise((r) => setTimeout(r, 50));

@@ -3,6 +3,7 @@
  * FETCH needs, message bytes, and the change feed. Every query carries the scope filter.
  */
 import { joinMessage } from "../storage/codec.ts";
+import type { CodecPool } from "../storage/codec-pool.ts";
 import type { Store } from "../storage/db.ts";
 import { markKeys, scopeFilter, type Direction, type Scope } from "./scope.ts";
 
@@ -50,7 +51,8 @@ export interface Change {
 }
 
 export class Mailbox {
-  constructor(readonly store: Store) {}
+  /** `codec`: decompress message bytes in a worker (IMAP server); inline when absent. */
+  constructor(readonly store: Store, private codec?: CodecPool) {}
 
   async currentModseq(): Promise<number> {
     const r = await this.store.client.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'");
@@ -138,7 +140,9 @@ export class Mailbox {
         sql: `SELECT m.id, b.header, b.data FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id IN (${chunk.map(() => "?").join(",")}) AND ${f.sql}`,
         args: [...chunk, ...f.args],
       });
-      for (const row of r.rows) out.set(Number(row.id), joinMessage(row.header as ArrayBuffer, row.data as ArrayBuffer));
+      const stored = r.rows.map((row) => ({ header: row.header as ArrayBuffer, data: row.data as ArrayBuffer }));
+      const joined = this.codec ? await this.codec.join(stored) : stored.map((x) => joinMessage(x.header, x.data));
+      r.rows.forEach((row, j) => out.set(Number(row.id), joined[j]));
     }
     return out;
   }

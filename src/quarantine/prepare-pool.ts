@@ -9,7 +9,8 @@ import { IngestError, prepare, type IngestItem, type Prepared } from "./ingest.t
 type Result = { ok: Prepared } | { error: string; internal?: boolean };
 
 function workerUrl(): string {
-  return (globalThis as { quarantinedWorkerUrl?: string }).quarantinedWorkerUrl ?? new URL("../prepare-worker.ts", import.meta.url).href;
+  const dir = (globalThis as { quarantinedWorkerDir?: string }).quarantinedWorkerDir;
+  return dir ? new URL("prepare-worker.ts", dir).href : new URL("../prepare-worker.ts", import.meta.url).href;
 }
 
 export class PreparePool {

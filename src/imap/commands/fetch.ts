@@ -28,7 +28,7 @@ async function fetchRows(s: ImapSession, uids: number[], needs: Needs): Promise<
 
 /** Messages per storage round trip: bounded memory for bodies, few queries for listings. */
 const CHUNK_LISTING = 2000;
-const CHUNK_BODIES = 200;
+const CHUNK_BODIES = 100;
 
 /**
  * FETCH / UID FETCH. Rows are read in UID ranges (one query per chunk, scope-filtered) and
@@ -63,11 +63,18 @@ export const fetch: CommandSpec = {
     const chunkSize = needs.bytes ? CHUNK_BODIES : CHUNK_LISTING;
     const treeCache = new Map<number, MimeNode>();
     const emit = { text: (t: string) => s.out.text(t), bytes: (b: Uint8Array) => s.out.bytes(b) };
-    for (let i = 0; i < uids.length; i += chunkSize) {
+    // Read (and decompress, in the codec worker) chunk k+1 while chunk k is written.
+    const load = (i: number) => {
       const chunk = uids.slice(i, i + chunkSize);
-      const rows = await fetchRows(s, chunk, needs);
-      const present = rows;
-      const bytes = needs.bytes ? await s.deps.mailbox.bytes(scope, present.map((r) => r.uid)) : undefined;
+      return fetchRows(s, chunk, needs).then(async (rows) => ({
+        rows,
+        bytes: needs.bytes ? await s.deps.mailbox.bytes(scope, rows.map((r) => r.uid)) : undefined,
+      }));
+    };
+    let next = uids.length ? load(0) : undefined;
+    for (let i = 0; next; i += chunkSize) {
+      const { rows: present, bytes } = await next;
+      next = i + chunkSize < uids.length ? load(i + chunkSize) : undefined;
       for (const row of present) {
         const seq = sel.seqOf(row.uid);
         if (!seq) continue;

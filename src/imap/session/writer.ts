@@ -7,7 +7,7 @@ import type { Socket } from "node:net";
 import { imapMetrics } from "../../observability/metrics.ts";
 
 const enc = new TextEncoder();
-const FLUSH_AT = 64 * 1024;
+const FLUSH_AT = 256 * 1024;
 
 export class ResponseWriter {
   private parts: (string | Uint8Array)[] = [];
