@@ -13,7 +13,7 @@ self.onmessage = (e: MessageEvent) => {
   const results = items.map((item) => {
     try {
       const p = prepare(item);
-      // the raw bytes travel once: as `raw` (CRLF-normalised), not again as item.raw
+      // the message bytes are not sent back: the compressed forms are all that is stored
       return { ok: { ...p, item: { ...p.item, raw: new Uint8Array(0) } } };
     } catch (err) {
       if (err instanceof IngestError) return { error: err.message };

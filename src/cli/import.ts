@@ -74,12 +74,18 @@ function mboxSources(path: string): Source[] {
   return out;
 }
 
-const HEADER_END = /\r?\n\r?\n/;
+const FIELD_RE = new Map<string, RegExp>();
 
+/** The first address in one of the header fields, read from the header block only. */
 function headerValue(raw: Uint8Array, names: string[]): string | undefined {
-  const head = Buffer.from(raw.subarray(0, Math.min(raw.length, 64 * 1024))).toString("latin1").split(HEADER_END)[0].replace(/\r?\n[ \t]+/g, " ");
+  let end = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).indexOf("\n\n");
+  const crlf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).indexOf("\r\n\r\n");
+  if (crlf >= 0 && (end < 0 || crlf < end)) end = crlf;
+  const head = Buffer.from(raw.buffer, raw.byteOffset, Math.min(end < 0 ? raw.length : end, 256 * 1024)).toString("latin1").replace(/\r?\n[ \t]+/g, " ");
   for (const name of names) {
-    const m = head.match(new RegExp(`^${name.replace(/[-]/g, "\\-")}:[ \\t]*(.*)$`, "im"));
+    let re = FIELD_RE.get(name);
+    if (!re) FIELD_RE.set(name, (re = new RegExp(`^${name.replace(/[-]/g, "\\-")}:[ \\t]*(.*)$`, "im")));
+    const m = head.match(re);
     if (!m) continue;
     const addr = m[1].match(/<([^>]+)>/)?.[1] ?? m[1].split(",")[0].trim();
     const a = normalizeAddress(addr);

@@ -43,7 +43,8 @@ export class IngestError extends Error {}
 export interface Prepared {
   item: IngestItem;
   recipients: string[];
-  raw: Uint8Array;
+  /** size of the CRLF-normalised message (RFC822.SIZE) */
+  size: number;
   sha256: string;
   index: MessageIndex;
   /** compressed header block and body (storage/codec.ts) */
@@ -63,7 +64,7 @@ export function prepare(item: IngestItem): Prepared {
   const sha256 = createHash("sha256").update(raw).digest("hex");
   const index = indexMessage(raw);
   const he = index.root.he;
-  return { item, recipients, raw, sha256, index, header: compress(raw.subarray(0, he)), body: compress(raw.subarray(he)), text: indexedText(index.text) };
+  return { item, recipients, size: raw.length, sha256, index, header: compress(raw.subarray(0, he)), body: compress(raw.subarray(he)), text: indexedText(index.text) };
 }
 
 /**
@@ -141,7 +142,7 @@ export async function ingestPrepared(store: Store, prepared: Prepared[], opts: I
       blobIds.set(p.sha256, id);
       const f = p.index.fields;
       const tree = JSON.stringify(p.index.root);
-      blobRows.push([id, p.sha256, p.raw.length, p.body, p.header, p.index.envelope, p.index.bodyStructure, p.index.body, tree, f.from, f.to, f.cc, f.bcc, f.subject, f.messageId, f.date, f.dateDay, now]);
+      blobRows.push([id, p.sha256, p.size, p.body, p.header, p.index.envelope, p.index.bodyStructure, p.index.body, tree, f.from, f.to, f.cc, f.bcc, f.subject, f.messageId, f.date, f.dateDay, now]);
       if (p.text) textRows.push([id, p.text]);
     }
 
@@ -164,7 +165,7 @@ export async function ingestPrepared(store: Store, prepared: Prepared[], opts: I
         const domain = domainOf(rcpt);
         const days = retention.get(domain) ?? opts.defaultRetentionDays;
         const expiresAt = Math.max(receivedAt, now) + days * 86400_000;
-        messageRows.push([id, blobId, direction, rcpt, domain, p.item.sender ? normalizeAddress(p.item.sender) : "", p.item.score ?? null, p.item.reason ?? "", "caught", receivedAt, expiresAt, modseq, p.raw.length, now]);
+        messageRows.push([id, blobId, direction, rcpt, domain, p.item.sender ? normalizeAddress(p.item.sender) : "", p.item.score ?? null, p.item.reason ?? "", "caught", receivedAt, expiresAt, modseq, p.size, now]);
         changeRows.push([modseq, id, "add", rcpt, domain, direction, now]);
         auditRows.push([now, opts.actor ?? "system", opts.actorKind ?? "system", opts.clientAddr ?? null, "ingest", id, JSON.stringify({ recipient: rcpt, blob: blobId, direction })]);
         for (const key of markKeysForRow(rcpt, domain, direction)) marks.set(key, id + 1);

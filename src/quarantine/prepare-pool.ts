@@ -66,7 +66,10 @@ export class PreparePool {
     });
   }
 
-  /** Prepares items; each result is the prepared message or the IngestError that refused it. */
+  /**
+   * Prepares items; each result is the prepared message or the IngestError that refused it.
+   * The items' bytes may be moved to a worker: do not use `item.raw` after calling this.
+   */
   async prepare(items: IngestItem[]): Promise<(Prepared | IngestError)[]> {
     if (items.length === 0) return [];
     if (!(await this.ready) || this.workers.length === 0) return this.inline(items);
@@ -77,7 +80,11 @@ export class PreparePool {
       const id = ++this.seq;
       const w = this.workers[this.next++ % this.workers.length];
       parts.push(new Promise((resolve, reject) => this.waiting.set(id, { resolve, reject })));
-      w.postMessage({ id, items: items.slice(i, i + per) });
+      const part = items.slice(i, i + per);
+      // Message bytes that own their whole buffer are moved to the worker, not copied; the
+      // caller does not need them afterwards (prepare() keeps only compressed forms).
+      const transfer = [...new Set(part.map((it) => it.raw.buffer).filter((b, j) => b instanceof ArrayBuffer && part[j].raw.byteOffset === 0 && part[j].raw.byteLength === b.byteLength))] as ArrayBuffer[];
+      w.postMessage({ id, items: part }, transfer);
     }
     let results: Result[];
     try {
@@ -87,7 +94,7 @@ export class PreparePool {
       return this.inline(items);
     }
     return results.map((r, i) => {
-      if ("ok" in r) return { ...r.ok, item: { ...r.ok.item, raw: items[i].raw } };
+      if ("ok" in r) return r.ok;
       if (r.internal) throw new Error(r.error);
       return new IngestError(r.error);
     });
