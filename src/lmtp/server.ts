@@ -18,7 +18,8 @@ import type { AddressInfo } from "node:net";
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
 import type { Config } from "../config/index.ts";
 import { log } from "../observability/log.ts";
-import { IngestError, ingestPrepared, prepare, type IngestResult } from "../quarantine/ingest.ts";
+import { IngestError, ingestPrepared, type IngestItem, type IngestResult, type Prepared } from "../quarantine/ingest.ts";
+import { PreparePool } from "../quarantine/prepare-pool.ts";
 import { domainOf, normalizeAddress } from "../quarantine/scope.ts";
 import type { Store } from "../storage/db.ts";
 import { verdictFromHeaders } from "./classify.ts";
@@ -40,7 +41,6 @@ export interface LmtpServer {
   stop(): Promise<void>;
 }
 
-type Prepared = ReturnType<typeof prepare>;
 
 interface Pending {
   prepared: Prepared;
@@ -168,6 +168,7 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
   const committer = new GroupCommitter(store, cfg.groupCommitMs, config.retention.defaultDays, opts.onIngested);
   const recipients = new RecipientCheck(store);
   const stats = { messages: 0, rows: 0, commits: 0, rejected: 0 };
+  const pool = new PreparePool();
 
   const server = new SMTPServer({
     lmtp: true,
@@ -214,16 +215,24 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
         if (stream.sizeExceeded || size > cfg.maxMessageBytes) return cb(smtpError(552, `5.3.4 Message exceeds the maximum size of ${cfg.maxMessageBytes} bytes`));
         const rcpts = session.envelope.rcptTo.map((r) => r.address);
         const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-        let prepared: Prepared;
+        const refuse = (e: unknown) => {
+          const code = e instanceof IngestError ? 554 : 451;
+          cb(smtpError(code, `${code === 554 ? "5.6.0" : "4.3.0"} Cannot store message: ${(e as Error).message}`));
+        };
+        let item: IngestItem;
         try {
           const verdict = verdictFromHeaders(raw, cfg.scoreHeaders);
           const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
-          prepared = prepare({ raw, recipients: rcpts, sender: from, score: verdict.score, reason: verdict.reason, direction });
+          item = { raw, recipients: rcpts, sender: from, score: verdict.score, reason: verdict.reason, direction };
         } catch (e) {
-          const code = e instanceof IngestError ? 554 : 451;
-          return cb(smtpError(code, `${code === 554 ? "5.6.0" : "4.3.0"} Cannot store message: ${(e as Error).message}`));
+          return refuse(e);
         }
-        committer.submit(prepared, session.remoteAddress ?? null).then(
+        // Parsing and compression run in the prepare workers; the main thread keeps talking LMTP.
+        pool.prepare([item]).then(([prepared]) => {
+          if (prepared instanceof IngestError) return refuse(prepared);
+          return commit(prepared);
+        }, refuse);
+        const commit = (prepared: Prepared) => committer.submit(prepared, session.remoteAddress ?? null).then(
           (res) => {
             stats.messages++;
             stats.rows += res.ids.length;
@@ -261,6 +270,7 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
     async stop() {
       await new Promise<void>((r) => server.close(() => r()));
       await committer.close();
+      pool.close();
     },
   };
 }

@@ -103,9 +103,11 @@ function multiInsert(head: string, rows: unknown[][], tail = ""): InStatement[] 
   return out;
 }
 
-async function nextSeq(tx: Transaction, table: string): Promise<number> {
-  const r = await tx.execute({ sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", args: [table] });
-  return Number(r.rows[0]?.seq ?? 0) + 1;
+/** The next AUTOINCREMENT ids of the tables ingest writes, read in one query under the write lock. */
+async function nextIds(tx: Transaction): Promise<{ blobs: number; messages: number; changes: number }> {
+  const r = await tx.execute("SELECT name, seq FROM sqlite_sequence WHERE name IN ('blobs', 'messages', 'changes')");
+  const seq = new Map(r.rows.map((row) => [row.name as string, Number(row.seq)]));
+  return { blobs: (seq.get("blobs") ?? 0) + 1, messages: (seq.get("messages") ?? 0) + 1, changes: (seq.get("changes") ?? 0) + 1 };
 }
 
 export async function ingestBatch(store: Store, items: IngestItem[], opts: IngestOptions): Promise<IngestResult[]> {
@@ -133,7 +135,8 @@ export async function ingestPrepared(store: Store, prepared: Prepared[], opts: I
       for (const row of r.rows) blobIds.set(row.sha256 as string, Number(row.id));
     }
     const existing = new Set(blobIds.keys());
-    let nextBlob = await nextSeq(tx, "blobs");
+    const next = await nextIds(tx);
+    let nextBlob = next.blobs;
     const blobRows: unknown[][] = [];
     const textRows: unknown[][] = [];
     for (const p of prepared) {
@@ -147,8 +150,8 @@ export async function ingestPrepared(store: Store, prepared: Prepared[], opts: I
     }
 
     // Quarantine rows, change log entries and UID marks, with ids allocated under the write lock.
-    let nextMessage = await nextSeq(tx, "messages");
-    let nextModseq = await nextSeq(tx, "changes");
+    let nextMessage = next.messages;
+    let nextModseq = next.changes;
     const messageRows: unknown[][] = [];
     const changeRows: unknown[][] = [];
     const auditRows: unknown[][] = [];
