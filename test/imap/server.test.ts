@@ -225,3 +225,25 @@ describe("live updates", () => {
     a.close();
   });
 });
+
+describe("CONDSTORE / QRESYNC", () => {
+  test("UID FETCH (CHANGEDSINCE n VANISHED) reports removed UIDs and changed flags", async () => {
+    const [a, b] = [await t.ingest(["alice@example.com"], message("Q1")), await t.ingest(["alice@example.com"], message("Q2"))].map((x) => x[0]);
+    const c = await login("alice@example.com");
+    await c.cmd("e", "ENABLE QRESYNC");
+    const sel = await c.cmd("s", "SELECT Caught");
+    const modseq = Number(sel.match(/HIGHESTMODSEQ (\d+)/)![1]);
+    const other = await login("alice@example.com");
+    await other.cmd("s", "SELECT Caught");
+    await other.cmd("m", `UID MOVE ${a} Trash`);
+    await other.cmd("f", `UID STORE ${b} +FLAGS (\\Flagged)`);
+    other.close();
+    // the session hears of the move at its next command...
+    assert.match(await c.cmd("n", "NOOP"), new RegExp(`\\* VANISHED ${a}\r\n`));
+    // ...and a resync from the old MODSEQ reports it as VANISHED (EARLIER)
+    const r = await c.cmd("q", `UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${modseq} VANISHED)`);
+    assert.match(r, new RegExp(`\\* VANISHED \\(EARLIER\\) ${a}\\r\\n`));
+    assert.match(r, new RegExp(`UID ${b} FLAGS \\(\\\\Flagged\\) MODSEQ \\(\\d+\\)`));
+    c.close();
+  });
+});

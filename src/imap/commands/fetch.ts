@@ -3,9 +3,9 @@ import type { MimeNode } from "../../mime/index.ts";
 import { needsOf, UnknownCteError, writeItems, type Needs } from "../fetch/items.ts";
 import type { FetchRow } from "../../quarantine/mailbox.ts";
 import type { ImapSession } from "../session/session.ts";
-import { parseFetchItems, ProtocolError, type FetchItem } from "../protocol/index.ts";
+import { parseFetchItems, parseSequenceSet, ProtocolError, STAR, type FetchItem } from "../protocol/index.ts";
 import { resolveSet } from "../session/sequence.ts";
-import { flagsList } from "../session/sync.ts";
+import { flagsList, uidsToSet } from "../session/sync.ts";
 import { no, ok, type CommandSpec } from "./result.ts";
 
 /**
@@ -31,8 +31,10 @@ const CHUNK_LISTING = 2000;
 const CHUNK_BODIES = 100;
 
 /**
- * FETCH / UID FETCH. Rows are read in UID ranges (one query per chunk, scope-filtered) and
- * answered in UID order; a non-PEEK body fetch on a read-write folder sets \Seen first.
+ * FETCH / UID FETCH, answered in UID order, in chunks: listing items from the caches, message
+ * bytes read (and decompressed in the codec workers) one chunk ahead of the one being written.
+ * A non-PEEK body fetch on a read-write folder sets \Seen first. With QRESYNC,
+ * (CHANGEDSINCE n VANISHED) also reports the UIDs of the set removed since n.
  */
 export const fetch: CommandSpec = {
   names: ["FETCH"],
@@ -46,10 +48,20 @@ export const fetch: CommandSpec = {
     if (cmd.uid && !items.some((i) => i.kind === "UID")) items.unshift({ kind: "UID" });
     if (vanished && (!cmd.uid || !s.enabled.has("QRESYNC"))) throw new ProtocolError("VANISHED needs UID FETCH with QRESYNC enabled");
     if (changedSince !== undefined) s.enabled.add("CONDSTORE");
-    if ((changedSince !== undefined || s.enabled.has("CONDSTORE")) && changedSince !== undefined && !items.some((i) => i.kind === "MODSEQ")) items.push({ kind: "MODSEQ" });
+    // CHANGEDSINCE implies MODSEQ in every answer (RFC 7162 §3.1.4.1)
+    if (changedSince !== undefined && !items.some((i) => i.kind === "MODSEQ")) items.push({ kind: "MODSEQ" });
     const needs = needsOf(items);
     let uids = resolveSet(sel, cmd.args[0], !!cmd.uid);
     const scope = s.scope!;
+    if (vanished && changedSince !== undefined && sel.folder.shows) {
+      const asked = parseSequenceSet((cmd.args[0] as { v: string }).v);
+      // removed UIDs may lie above the view's highest, so "*" here means "no upper bound"
+      const bound = (x: number) => (x === STAR ? Infinity : x);
+      const inSet = (u: number) => asked !== "$" && asked.some(([a, b]) => u >= Math.min(bound(a), bound(b)) && u <= Math.max(bound(a), bound(b)));
+      const changes = await s.deps.mailbox.changesSince(scope, sel.folder.shows, scope.accountId, Number(changedSince), 100000);
+      const gone = [...new Set(changes.filter((c) => c.kind === "remove" && !sel.has(c.uid) && inSet(c.uid)).map((c) => c.uid))].sort((a, b) => a - b);
+      if (gone.length) s.out.line(`* VANISHED (EARLIER) ${uidsToSet(gone)}`);
+    }
 
     if (needs.setsSeen && !sel.readOnly && sel.folder.shows) {
       const unseen = uids.filter((u) => !(sel.flagBits(u) & 1));
