@@ -2,9 +2,13 @@ import { readFileSync } from "node:fs";
 import { IngestError, ingestOne } from "../quarantine/ingest.ts";
 import { configFrom, openFromConfig, parse, print, readStdin, UsageError } from "./context.ts";
 
-export const help = `quarantined ingest --rcpt ADDR [--rcpt ADDR ...] [--sender ADDR] [--reason TEXT] [--score N] [--outgoing] [FILE|-]
+export const help = `quarantined ingest --rcpt ADDR [--rcpt ADDR ...] [--sender ADDR] [--reason TEXT] [--score N]
+                   [--outgoing | --training-requested] [FILE|-]
 
-Quarantines one message (from FILE, or stdin) for each recipient and prints the new UIDs.`;
+Quarantines one message (from FILE, or stdin) for each recipient and prints the new UIDs.
+--outgoing: held outgoing mail (folder "Caught (Outgoing)", option imap.outgoingFolder).
+--training-requested: a copy of an unsure message that was delivered, for the user to classify
+(folder "Training Requested", option imap.trainingFolder); it is reported, never released.`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -13,6 +17,7 @@ export async function run(argv: string[]): Promise<number> {
     reason: { type: "string" },
     score: { type: "string" },
     outgoing: { type: "boolean" },
+    "training-requested": { type: "boolean" },
   });
   if (values.help) return print(help), 0;
   if (!values.rcpt?.length) throw new UsageError("ingest: --rcpt is required (one per recipient)");
@@ -32,7 +37,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const r = await ingestOne(
       store,
-      { raw, recipients: values.rcpt, sender: values.sender, reason: values.reason, score, direction: values.outgoing ? "out" : "in" },
+      { raw, recipients: values.rcpt, sender: values.sender, reason: values.reason, score, direction: values["training-requested"] ? "train" : values.outgoing ? "out" : "in" },
       { defaultRetentionDays: config.retention.defaultDays, actor: "cli", actorKind: "cli" },
     );
     print(`quarantined ${r.ids.length} row(s): UID ${r.ids.join(", ")}${r.duplicateBlob ? " (message already stored once)" : ""}`);

@@ -52,6 +52,8 @@ export const configSchema = v.strictObject({
       inboxShowsCaught: v.optional(v.boolean(), false),
       /** the optional folder "Caught (Outgoing)" */
       outgoingFolder: v.optional(v.boolean(), false),
+      /** the optional folder "Training Requested": delivered copies of unsure messages, for training */
+      trainingFolder: v.optional(v.boolean(), false),
     }),
     {},
   ),

@@ -35,14 +35,14 @@ interface RowInfo {
 }
 
 /** Rows of the scope among `ids` that are still in Caught, read under the write lock. */
-async function caughtRows(tx: Transaction, scope: Scope, ids: number[]): Promise<RowInfo[]> {
+async function caughtRows(tx: Transaction, scope: Scope, ids: number[], releasable = false): Promise<RowInfo[]> {
   const f = scopeFilter(scope);
   const out: RowInfo[] = [];
   for (let i = 0; i < ids.length; i += 500) {
     const chunk = ids.slice(i, i + 500);
     const r = await tx.execute({
       sql: `SELECT m.id, m.blob_id, m.recipient, m.recipient_domain, m.direction FROM messages m
-            WHERE m.id IN (${chunk.map(() => "?").join(",")}) AND m.state = 'caught' AND ${f.sql}`,
+            WHERE m.id IN (${chunk.map(() => "?").join(",")}) AND m.state = 'caught' AND ${f.sql}${releasable ? " AND m.direction != 'train'" : ""}`,
       args: [...chunk, ...f.args],
     });
     for (const row of r.rows) {
@@ -126,7 +126,8 @@ export async function release(store: Store, actor: Actor, ids: number[], kind: R
   if (ids.length === 0) return [];
   const now = Date.now();
   return inWriteTransaction(store, async (tx) => {
-    const rows = await caughtRows(tx, actor.scope, ids);
+    // a Training Requested copy was delivered already: it is never released (copy.ts reports it instead)
+    const rows = await caughtRows(tx, actor.scope, ids, true);
     if (rows.length === 0) return [];
     const train = kind !== "release";
     if (train) await checkReportRate(tx, actor, limits, rows.length, now);
@@ -159,6 +160,11 @@ export async function remove(store: Store, actor: Actor, ids: number[]): Promise
 
 /** Reports quarantined rows as spam (they stay in Caught; a MOVE's expunge then deletes them). */
 export async function reportSpam(store: Store, actor: Actor, ids: number[], limits?: ReportLimits): Promise<number[]> {
+  return report(store, actor, ids, "spam", limits);
+}
+
+/** Reports rows as spam or ham without releasing anything (Training Requested copies, Spam). */
+export async function report(store: Store, actor: Actor, ids: number[], kind: "spam" | "ham", limits?: ReportLimits): Promise<number[]> {
   if (ids.length === 0) return [];
   const now = Date.now();
   return inWriteTransaction(store, async (tx) => {
@@ -166,8 +172,8 @@ export async function reportSpam(store: Store, actor: Actor, ids: number[], limi
     await checkReportRate(tx, actor, limits, rows.length, now);
     const hashes = await blobHashes(tx, rows.map((r) => r.blobId));
     for (const row of rows) {
-      const report = await queueReport(tx, actor, "spam", "spam", row.blobId, hashes.get(row.blobId)!, row.id, now);
-      await audit(tx, actor, "spam", row.id, { recipient: row.recipient, trained: !report.duplicate, report: report.id }, now);
+      const queued = await queueReport(tx, actor, kind, kind === "spam" ? "spam" : "not-spam", row.blobId, hashes.get(row.blobId)!, row.id, now);
+      await audit(tx, actor, kind === "spam" ? "spam" : "not-spam", row.id, { recipient: row.recipient, trained: !queued.duplicate, report: queued.id }, now);
     }
     return rows.map((r) => r.id);
   });

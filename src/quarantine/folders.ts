@@ -2,6 +2,8 @@
  * The virtual folders (DESIGN.md "Folders"). Nobody creates or deletes them; every one is
  * selectable; the action folders are always empty and act on what is copied into them.
  */
+import type { Direction } from "./scope.ts";
+
 export type FolderAction = "release" | "release-train" | "not-spam" | "spam" | "delete";
 
 export interface FolderDef {
@@ -10,7 +12,7 @@ export interface FolderDef {
   /** SPECIAL-USE attribute, if any */
   specialUse?: "\\Junk" | "\\Trash";
   /** what selecting it shows: Caught rows of a direction, or nothing */
-  shows?: "in" | "out";
+  shows?: Direction;
   /** what a COPY/MOVE into it does */
   onCopy?: FolderAction;
   /** whether APPEND into it is accepted (a training report) */
@@ -28,6 +30,7 @@ export const FOLDERS: FolderDef[] = [
   { name: "Spam", onCopy: "spam", appendReport: "spam", index: 5 },
   { name: "Trash", specialUse: "\\Trash", onCopy: "delete", index: 6 },
   { name: "Caught (Outgoing)", shows: "out", index: 7 },
+  { name: "Training Requested", shows: "train", index: 8 },
 ];
 
 /** Alias spellings accepted as names of a folder but never listed. */
@@ -36,10 +39,11 @@ const ALIASES: Record<string, string> = { "release and train/not spam": "Not Spa
 export interface FolderOptions {
   inboxShowsCaught: boolean;
   outgoingFolder: boolean;
+  trainingFolder: boolean;
 }
 
 export function visibleFolders(opts: FolderOptions): FolderDef[] {
-  return FOLDERS.filter((f) => f.name !== "Caught (Outgoing)" || opts.outgoingFolder);
+  return FOLDERS.filter((f) => (f.shows !== "out" || opts.outgoingFolder) && (f.shows !== "train" || opts.trainingFolder));
 }
 
 /** Resolves a client's mailbox name (already mUTF-7 decoded) to a folder; INBOX is case-insensitive. */

@@ -9,7 +9,12 @@ export type Scope =
   | { kind: "domain"; accountId: number; login: string; domain: string }
   | { kind: "admin"; accountId: number; login: string };
 
-export type Direction = "in" | "out";
+/**
+ * Which view a quarantine row belongs to: incoming (Caught), outgoing (Caught (Outgoing)), or
+ * "train": a delivered copy of an unsure message kept so users can train the filter
+ * (Training Requested). A "train" row is never released: its original was delivered.
+ */
+export type Direction = "in" | "out" | "train";
 
 /** SQL condition (on table alias `m`) limiting rows to the scope, with its arguments. */
 export function scopeFilter(scope: Scope, alias = "m"): { sql: string; args: string[] } {

@@ -1,4 +1,4 @@
-import { ActionError, release, remove, reportSpam } from "../../quarantine/actions.ts";
+import { ActionError, release, remove, report, reportSpam } from "../../quarantine/actions.ts";
 import { folderUidValidity, lookupFolder } from "../session/folders.ts";
 import { resolveSet } from "../session/sequence.ts";
 import { announceExpunge, uidsToSet } from "../session/sync.ts";
@@ -30,7 +30,12 @@ export const copy: CommandSpec = {
     const limits = { reportsPerHourPerTenant: s.deps.config.training.reportsPerHourPerTenant };
     let acted: number[];
     try {
-      switch (target.onCopy) {
+      if (sel.folder.shows === "train") {
+        // A Training Requested copy was delivered already: moving it trains, never releases.
+        const kind = target.onCopy === "spam" ? "spam" : target.onCopy === "delete" ? undefined : "ham";
+        acted = kind ? await report(s.deps.store, actor, uids, kind, limits) : await remove(s.deps.store, actor, uids);
+        if (kind) await remove(s.deps.store, actor, acted);
+      } else switch (target.onCopy) {
         case "release":
         case "release-train":
         case "not-spam":

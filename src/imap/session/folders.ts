@@ -3,7 +3,8 @@ import { findFolder, uidValidity, visibleFolders, type FolderDef } from "../../q
 import type { ImapSession } from "./session.ts";
 
 export function folderOptions(s: ImapSession) {
-  return { inboxShowsCaught: s.deps.config.imap.inboxShowsCaught, outgoingFolder: s.deps.config.imap.outgoingFolder };
+  const imap = s.deps.config.imap;
+  return { inboxShowsCaught: imap.inboxShowsCaught, outgoingFolder: imap.outgoingFolder, trainingFolder: imap.trainingFolder };
 }
 
 export function lookupFolder(s: ImapSession, name: string): FolderDef | undefined {

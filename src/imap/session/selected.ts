@@ -7,6 +7,7 @@
  * The UID array is never mutated in place, so sessions of the same view can share one.
  */
 import type { FolderDef } from "../../quarantine/folders.ts";
+import type { Direction } from "../../quarantine/scope.ts";
 import type { Change, FlagState } from "../../quarantine/mailbox.ts";
 
 export class SelectedMailbox {
@@ -58,7 +59,7 @@ export class SelectedMailbox {
   }
 
   /** Applies a batch of changes from the log. New UIDs are appended (they are always higher). */
-  absorb(changes: Change[], direction: "in" | "out" | undefined, newFlags: Map<number, FlagState>): { added: number } {
+  absorb(changes: Change[], direction: Direction | undefined, newFlags: Map<number, FlagState>): { added: number } {
     const adds: number[] = [];
     for (const c of changes) {
       if (c.modseq > this.modseq) this.modseq = c.modseq;
