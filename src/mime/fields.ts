@@ -13,8 +13,8 @@ const ZONES: Record<string, number> = {
 const DATE_RE =
   /^\s*(?:[A-Za-z]+\s*,\s*)?(\d{1,2})\s+([A-Za-z]{3})[A-Za-z]*\s+(\d{2,4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([+-]\d{4}|[A-Za-z]+)?/;
 
-/** RFC 5322 date → epoch ms, null when unparsable */
-export function parseDate(s: string): number | null {
+/** The parts of an RFC 5322 date: day, month (0-11), full year, and the regex match for time and zone. */
+function dateParts(s: string): { day: number; mon: number; year: number; m: RegExpExecArray } | null {
   const m = DATE_RE.exec(s);
   if (m === null) return null;
   const mon = MONTHS[m[2].toLowerCase()];
@@ -22,26 +22,29 @@ export function parseDate(s: string): number | null {
   let year = +m[3];
   if (m[3].length === 2) year += year < 50 ? 2000 : 1900;
   else if (m[3].length === 3) year += 1900;
+  return { day: +m[1], mon, year, m };
+}
+
+/** RFC 5322 date → epoch ms, null when unparsable */
+export function parseDate(s: string): number | null {
+  const p = dateParts(s);
+  if (p === null) return null;
+  const { m } = p;
   let off = 0;
   const z = m[7];
   if (z !== undefined) {
     if (z[0] === "+" || z[0] === "-") off = (z[0] === "-" ? -1 : 1) * (+z.slice(1, 3) * 60 + +z.slice(3, 5));
     else off = ZONES[z.toLowerCase()] ?? 0;
   }
-  const t = Date.UTC(year, mon, +m[1], +m[4], +m[5], m[6] === undefined ? 0 : +m[6]) - off * 60000;
+  const t = Date.UTC(p.year, p.mon, p.day, +m[4], +m[5], m[6] === undefined ? 0 : +m[6]) - off * 60000;
   return Number.isFinite(t) ? t : null;
 }
 
 /** The calendar day a Date header names, as written (its own zone, time ignored): days since 1970-01-01. */
 export function parseDateDay(s: string): number | null {
-  const m = DATE_RE.exec(s);
-  if (m === null) return null;
-  const mon = MONTHS[m[2].toLowerCase()];
-  if (mon === undefined) return null;
-  let year = +m[3];
-  if (m[3].length === 2) year += year < 50 ? 2000 : 1900;
-  else if (m[3].length === 3) year += 1900;
-  const t = Date.UTC(year, mon, +m[1]);
+  const p = dateParts(s);
+  if (p === null) return null;
+  const t = Date.UTC(p.year, p.mon, p.day);
   return Number.isFinite(t) ? Math.floor(t / 86400_000) : null;
 }
 

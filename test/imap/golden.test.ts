@@ -9,15 +9,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RawClient } from "../helpers/imap-client.ts";
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../helpers/server.ts";
+import { KNOWN_DIFFERENCES } from "../fixtures/mime/known-differences.ts";
 
 const DIR = join(import.meta.dirname, "../fixtures/mime");
-const KNOWN: Record<string, string[]> = {
-  "8bit-latin1-header": ["ENVELOPE"],
-  "bench-000012": ["BINARY.PEEK[2]"],
-  "bench-000017": ["BINARY.PEEK[1]"],
-  nested: ["BINARY.PEEK[1]"],
-  "rfc822-multipart": ["BINARY.PEEK[2]"],
-};
+const KNOWN = KNOWN_DIFFERENCES;
 type Gold = { text?: string; b64?: string; error?: string };
 // (empty.eml has no answers: Dovecot refuses a zero-byte message, and so does our ingest)
 const golden = readdirSync(join(DIR, "golden"))
