@@ -74,19 +74,13 @@ export function prepare(item: IngestItem): Prepared {
  */
 const MAX_INDEXED_CHARS = 32 * 1024;
 export function indexedText(text: string): string {
-  const seen = new Set<string>();
-  const out: string[] = [];
-  let size = 0;
-  for (const w of text.split(/\s+/)) {
-    if (!w) continue;
-    const k = w.toLowerCase();
-    if (seen.has(k)) continue;
-    seen.add(k);
-    if (size + w.length + 1 > MAX_INDEXED_CHARS) break;
-    out.push(w);
-    size += w.length + 1;
-  }
-  return out.join(" ");
+  // one lower-casing and one split for the whole text; a Set keeps first-appearance order
+  const words = new Set(text.slice(0, 16 * MAX_INDEXED_CHARS).toLowerCase().split(/\s+/));
+  words.delete("");
+  const out = [...words].join(" ");
+  if (out.length <= MAX_INDEXED_CHARS) return out;
+  const cut = out.lastIndexOf(" ", MAX_INDEXED_CHARS);
+  return out.slice(0, cut > 0 ? cut : MAX_INDEXED_CHARS);
 }
 
 /** Multi-row INSERT statements, chunked under SQLite's variable limit. */
