@@ -11,6 +11,9 @@ passed=0; failed=0; rc=0
 echo "== tsc --noEmit"
 if ! "$BIN/tsc" --noEmit -p tsconfig.json; then failed=$((failed + 1)); rc=1; echo "tsc failed"; fi
 
+echo "== build the single binary (test/runtime runs it from an empty directory)"
+"$BIN/bun" scripts/build.ts || { failed=$((failed + 1)); rc=1; echo "build failed"; }
+
 echo "== bun test"
 out=$("$BIN/bun" test "$@" 2>&1); brc=$?
 printf '%s\n' "$out"

@@ -13,6 +13,7 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { RawClient } from "../helpers/imap-client.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 // QUARANTINED_TEST_BINARY points at another build (e.g. a cross-target one).
@@ -103,6 +104,7 @@ test("binary: `serve` starts from an empty directory and `healthcheck` reports i
     QUARANTINED_IMAP_PORT: String(imap),
     QUARANTINED_HTTP_PORT: String(http),
     QUARANTINED_LMTP_PORT: "off",
+    QUARANTINED_ADMIN_PASSWORD: "binary-admin-pw",
   };
   const serve = spawn("./quarantined", ["serve"], { cwd: dir, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
@@ -121,6 +123,19 @@ test("binary: `serve` starts from an empty directory and `healthcheck` reports i
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal(last?.code, 0, `healthcheck never succeeded:\n${last?.stdout}${last?.stderr}\nserve output:\n${out}`);
+
+    // A second process of the same binary quarantines a message into the running server's
+    // database; the server hands it out over IMAPS byte for byte.
+    const raw = "From: a@spam.test\r\nTo: bin@example.com\r\nSubject: from the binary\r\n\r\nhello from a compiled binary\r\n";
+    const ingest = spawn("./quarantined", ["ingest", "--rcpt", "bin@example.com", "-"], { cwd: dir, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    ingest.stdin!.end(raw);
+    assert.equal(await exited(ingest), 0);
+    const c = await RawClient.connect(imaps, true);
+    assert.match(await c.cmd("a", "LOGIN admin binary-admin-pw"), /^a OK/m);
+    await c.cmd("b", "EXAMINE Caught");
+    const fetched = await c.cmd("c", "UID FETCH 1:* (BODY.PEEK[])");
+    assert.ok(fetched.includes(`{${raw.length}}\r\n${raw})`), fetched);
+    c.close();
   } finally {
     serve.kill("SIGTERM");
     const code = await Promise.race([exited(serve), new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 10_000))]);
