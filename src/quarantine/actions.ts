@@ -215,9 +215,9 @@ async function storeBlobOnly(store: Store, p: ReturnType<typeof prepare>): Promi
       return Number(again.rows[0].id);
     }
     const r = await tx.execute({
-      sql: `INSERT INTO blobs (sha256, raw_size, data, header, envelope, body_structure, body, tree, h_from, h_to, h_cc, h_bcc, h_subject, h_message_id, h_date, h_date_day, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-      args: [p.sha256, p.size, p.body, p.header, p.index.envelope, p.index.bodyStructure, p.index.body, JSON.stringify(p.index.root), f.from, f.to, f.cc, f.bcc, f.subject, f.messageId, f.date, f.dateDay, Date.now()],
+      sql: `INSERT INTO blobs (sha256, raw_size, data, h_from, h_to, h_cc, h_bcc, h_subject, h_message_id, h_date, h_date_day, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      args: [p.sha256, p.size, p.stored, f.from, f.to, f.cc, f.bcc, f.subject, f.messageId, f.date, f.dateDay, Date.now()],
     });
     await tx.commit();
     return Number(r.rows[0].id);

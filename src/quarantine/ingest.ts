@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import type { InStatement, Transaction } from "@libsql/client";
 import { indexMessage, normalizeCrlf, type MessageIndex } from "../mime/index.ts";
-import { compress } from "../storage/codec.ts";
+import { encodeMessage } from "../storage/codec.ts";
 import { inWriteTransaction, type Store } from "../storage/db.ts";
 import { domainOf, isAddress, markKeysForRow, normalizeAddress, type Direction } from "./scope.ts";
 
@@ -47,9 +47,8 @@ export interface Prepared {
   size: number;
   sha256: string;
   index: MessageIndex;
-  /** compressed header block and body (storage/codec.ts) */
-  header: Uint8Array;
-  body: Uint8Array;
+  /** the stored container: message and listing data, compressed (storage/codec.ts) */
+  stored: Uint8Array;
   /** what the word index gets */
   text: string;
 }
@@ -63,8 +62,8 @@ export function prepare(item: IngestItem): Prepared {
   const raw = normalizeCrlf(item.raw);
   const sha256 = createHash("sha256").update(raw).digest("hex");
   const index = indexMessage(raw);
-  const he = index.root.he;
-  return { item, recipients, size: raw.length, sha256, index, header: compress(raw.subarray(0, he)), body: compress(raw.subarray(he)), text: indexedText(index.text) };
+  const stored = encodeMessage(raw, index.root, { envelope: index.envelope, bodyStructure: index.bodyStructure, body: index.body, tree: JSON.stringify(index.root) });
+  return { item, recipients, size: raw.length, sha256, index, stored, text: indexedText(index.text) };
 }
 
 /**
@@ -138,8 +137,7 @@ export async function ingestPrepared(store: Store, prepared: Prepared[], opts: I
       const id = nextBlob++;
       blobIds.set(p.sha256, id);
       const f = p.index.fields;
-      const tree = JSON.stringify(p.index.root);
-      blobRows.push([id, p.sha256, p.size, p.body, p.header, p.index.envelope, p.index.bodyStructure, p.index.body, tree, f.from, f.to, f.cc, f.bcc, f.subject, f.messageId, f.date, f.dateDay, now]);
+      blobRows.push([id, p.sha256, p.size, p.stored, f.from, f.to, f.cc, f.bcc, f.subject, f.messageId, f.date, f.dateDay, now]);
       if (p.text) textRows.push([id, p.text]);
     }
 
@@ -172,7 +170,7 @@ export async function ingestPrepared(store: Store, prepared: Prepared[], opts: I
     }
 
     const stmts: InStatement[] = [
-      ...multiInsert("INSERT INTO blobs (id, sha256, raw_size, data, header, envelope, body_structure, body, tree, h_from, h_to, h_cc, h_bcc, h_subject, h_message_id, h_date, h_date_day, created_at)", blobRows),
+      ...multiInsert("INSERT INTO blobs (id, sha256, raw_size, data, h_from, h_to, h_cc, h_bcc, h_subject, h_message_id, h_date, h_date_day, created_at)", blobRows),
       ...multiInsert("INSERT INTO blob_text (rowid, body)", textRows),
       ...multiInsert("INSERT INTO messages (id, blob_id, direction, recipient, recipient_domain, sender, score, reason, state, received_at, expires_at, modseq, raw_size, state_changed_at)", messageRows),
       ...multiInsert("INSERT INTO changes (modseq, message_id, kind, recipient, recipient_domain, direction, at)", changeRows),

@@ -2,7 +2,7 @@
  * Reads behind an IMAP view of Caught: the UID list, UIDNEXT, per-account flags, the rows a
  * FETCH needs, message bytes, and the change feed. Every query carries the scope filter.
  */
-import { joinMessage } from "../storage/codec.ts";
+import { decodeMessage } from "../storage/codec.ts";
 import type { CodecPool } from "../storage/codec-pool.ts";
 import type { Store } from "../storage/db.ts";
 import { markKeys, scopeFilter, type Direction, type Scope } from "./scope.ts";
@@ -137,20 +137,20 @@ export class Mailbox {
     for (let i = 0; i < uids.length; i += 500) {
       const chunk = uids.slice(i, i + 500);
       const r = await this.store.client.execute({
-        sql: `SELECT m.id, b.header, b.data FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id IN (${chunk.map(() => "?").join(",")}) AND ${f.sql}`,
+        sql: `SELECT m.id, b.data FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id IN (${chunk.map(() => "?").join(",")}) AND ${f.sql}`,
         args: [...chunk, ...f.args],
       });
-      const stored = r.rows.map((row) => ({ header: row.header as ArrayBuffer, data: row.data as ArrayBuffer }));
-      const joined = this.codec ? await this.codec.join(stored) : stored.map((x) => joinMessage(x.header, x.data));
+      const stored = r.rows.map((row) => row.data as ArrayBuffer);
+      const joined = this.codec ? await this.codec.decode(stored) : stored.map((x) => decodeMessage(x));
       r.rows.forEach((row, j) => out.set(Number(row.id), joined[j]));
     }
     return out;
   }
 
   async blobBytes(blobId: number): Promise<Uint8Array | undefined> {
-    const r = await this.store.client.execute({ sql: "SELECT header, data FROM blobs WHERE id = ?", args: [blobId] });
+    const r = await this.store.client.execute({ sql: "SELECT data FROM blobs WHERE id = ?", args: [blobId] });
     const row = r.rows[0];
-    return row ? joinMessage(row.header as ArrayBuffer, row.data as ArrayBuffer) : undefined;
+    return row ? decodeMessage(row.data as ArrayBuffer) : undefined;
   }
 
   /**

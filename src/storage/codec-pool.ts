@@ -1,14 +1,13 @@
 /**
- * Decompression off the main thread: workers turn stored (header, body) pairs back into
- * messages, so a large body FETCH uses the other cores while the session writes to the socket
+ * Decoding off the main thread: workers turn stored containers back into messages, so a large body FETCH uses the other cores while the session writes to the socket
  * (with the read-ahead in the FETCH command). Where workers cannot start, or one fails,
  * decompression happens inline.
  */
 import { availableParallelism } from "node:os";
-import { joinMessage } from "./codec.ts";
+import { decodeMessage } from "./codec.ts";
 
 type Pending = { resolve: (out: Uint8Array[]) => void; reject: (e: Error) => void };
-type Stored = { header: ArrayBuffer; data: ArrayBuffer };
+type Stored = ArrayBuffer;
 
 function workerUrl(): string {
   const dir = (globalThis as { quarantinedWorkerDir?: string }).quarantinedWorkerDir;
@@ -53,14 +52,14 @@ export class CodecPool {
     const id = ++this.seq;
     const result = new Promise<Uint8Array[]>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
     // The stored bytes are handed over, not copied.
-    w.postMessage({ id, items }, items.flatMap((it) => [it.header, it.data]));
+    w.postMessage({ id, items }, items);
     return result;
   }
 
-  /** Joins and decompresses each (header, body) pair, split across the workers. */
-  async join(items: Stored[]): Promise<Uint8Array[]> {
+  /** Decodes each stored container back into the message, split across the workers. */
+  async decode(items: Stored[]): Promise<Uint8Array[]> {
     const n = this.ready === this.workers.length ? this.workers.length : 0;
-    if (n === 0 || items.length === 0) return items.map((it) => joinMessage(it.header, it.data));
+    if (n === 0 || items.length === 0) return items.map((it) => decodeMessage(it));
     const per = Math.ceil(items.length / n);
     const parts: Promise<Uint8Array[]>[] = [];
     for (let i = 0, w = 0; i < items.length; i += per, w++) parts.push(this.send(this.workers[w], items.slice(i, i + per)));

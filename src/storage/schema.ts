@@ -53,16 +53,8 @@ export const blobs = sqliteTable("blobs", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   sha256: text("sha256").notNull().unique(),
   rawSize: integer("raw_size").notNull(),
-  /** the body (everything after the top-level header block), compressed (storage/codec.ts) */
+  /** the message and its listing data (ENVELOPE, BODYSTRUCTURE, BODY, MIME tree), one compressed container (storage/codec.ts) */
   data: blob("data", { mode: "buffer" }).notNull(),
-  /** the top-level header block, compressed on its own so HEADER fetches skip the body */
-  header: blob("header", { mode: "buffer" }).notNull(),
-  /** IMAP ENVELOPE, BODYSTRUCTURE and BODY, serialised at ingest (src/mime) */
-  envelope: text("envelope").notNull(),
-  bodyStructure: text("body_structure").notNull(),
-  body: text("body").notNull(),
-  /** JSON MimeNode tree with byte offsets, for BODY[section] */
-  tree: text("tree").notNull(),
   /** decoded header fields for SEARCH */
   hFrom: text("h_from").notNull().default(""),
   hTo: text("h_to").notNull().default(""),

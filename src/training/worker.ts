@@ -9,7 +9,7 @@
 import type { Config } from "../config/index.ts";
 import { backoffMs, newOwnerId, oneLine, PollLoop } from "../delivery/loop.ts";
 import { log } from "../observability/log.ts";
-import { joinMessage } from "../storage/codec.ts";
+import { decodeMessage } from "../storage/codec.ts";
 import type { Store } from "../storage/db.ts";
 import { sinkFromConfig, type ReportPayload, type Sink, type SinkResult } from "./sinks.ts";
 
@@ -83,7 +83,7 @@ export class TrainingWorker {
 
   private async forward(id: number): Promise<void> {
     const r = await this.store.client.execute({
-      sql: `SELECT t.*, b.header, b.data, b.sha256, m.recipient, m.sender
+      sql: `SELECT t.*, b.data, b.sha256, m.recipient, m.sender
             FROM training_reports t JOIN blobs b ON b.id = t.blob_id LEFT JOIN messages m ON m.id = t.message_id
             WHERE t.id = ?`,
       args: [id],
@@ -105,7 +105,7 @@ export class TrainingWorker {
         sender: (row.sender as string | null) ?? null,
         sha256: String(row.sha256),
         createdAt: Number(row.created_at),
-        raw: joinMessage(row.header as ArrayBuffer, row.data as ArrayBuffer),
+        raw: decodeMessage(row.data as ArrayBuffer),
       };
       result = await this.sink.send(payload);
     } catch (e) {

@@ -4,7 +4,7 @@
  * It never changes once stored, so a listing of a warm folder is pure string work — the role
  * Dovecot's index cache plays. Warmed in the background at start.
  */
-import { decompress } from "../../storage/codec.ts";
+import { decodeListing } from "../../storage/codec.ts";
 import type { Store } from "../../storage/db.ts";
 
 export interface Listing {
@@ -48,17 +48,12 @@ export class ListingCache {
     for (let i = 0; i < missing.length; i += 500) {
       const chunk = missing.slice(i, i + 500);
       const r = await this.store.client.execute({
-        sql: `SELECT id, envelope, body_structure, body, tree, header FROM blobs WHERE id IN (${chunk.map(() => "?").join(",")})`,
+        sql: `SELECT id, data FROM blobs WHERE id IN (${chunk.map(() => "?").join(",")})`,
         args: chunk,
       });
       for (const row of r.rows) {
-        const l: Listing = {
-          envelope: row.envelope as string,
-          bodyStructure: row.body_structure as string,
-          body: row.body as string,
-          tree: row.tree as string,
-          header: decompress(row.header as ArrayBuffer),
-        };
+        const { meta, header } = decodeListing(row.data as ArrayBuffer);
+        const l: Listing = { ...meta, header: header.slice() };
         out.set(Number(row.id), l);
         this.add(Number(row.id), l);
       }

@@ -46,11 +46,6 @@ CREATE TABLE `blobs` (
 	`sha256` text NOT NULL,
 	`raw_size` integer NOT NULL,
 	`data` blob NOT NULL,
-	`header` blob NOT NULL,
-	`envelope` text NOT NULL,
-	`body_structure` text NOT NULL,
-	`body` text NOT NULL,
-	`tree` text NOT NULL,
 	`h_from` text DEFAULT '' NOT NULL,
 	`h_to` text DEFAULT '' NOT NULL,
 	`h_cc` text DEFAULT '' NOT NULL,
@@ -58,6 +53,7 @@ CREATE TABLE `blobs` (
 	`h_subject` text DEFAULT '' NOT NULL,
 	`h_message_id` text DEFAULT '' NOT NULL,
 	`h_date` integer,
+	`h_date_day` integer,
 	`created_at` integer NOT NULL
 );
 --> statement-breakpoint

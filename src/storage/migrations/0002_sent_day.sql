@@ -1,1 +1,0 @@
-ALTER TABLE `blobs` ADD `h_date_day` integer;
