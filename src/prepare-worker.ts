@@ -4,7 +4,7 @@
  * It lives beside main.ts because the compiled binary places worker entry points relative to
  * the main entry point.
  */
-import { IngestError, prepare, type IngestItem } from "./quarantine/ingest.ts";
+import { IngestError, prepare, type IngestItem } from "./quarantine/prepare.ts";
 
 declare const self: { onmessage: ((e: MessageEvent) => void) | null; postMessage(data: unknown): void };
 

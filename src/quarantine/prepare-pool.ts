@@ -4,7 +4,7 @@
  * start (or do not answer their start-up handshake), messages are prepared on the main thread.
  */
 import { availableParallelism } from "node:os";
-import { IngestError, prepare, type IngestItem, type Prepared } from "./ingest.ts";
+import { IngestError, prepare, type IngestItem, type Prepared } from "./prepare.ts";
 
 type Result = { ok: Prepared } | { error: string; internal?: boolean };
 

@@ -1,0 +1,63 @@
+/**
+ * The CPU half of ingest: normalise line endings, parse the MIME index, hash, build the stored
+ * container and the word list. No database here, so the prepare workers load only this.
+ */
+import { createHash } from "node:crypto";
+import { indexMessage, normalizeCrlf, type MessageIndex } from "../mime/index.ts";
+import { encodeMessage } from "../storage/codec.ts";
+import { isAddress, normalizeAddress, type Direction } from "./scope.ts";
+
+export interface IngestItem {
+  raw: Uint8Array;
+  recipients: string[];
+  sender?: string;
+  reason?: string;
+  score?: number | null;
+  direction?: Direction;
+  /** INTERNALDATE; default now */
+  receivedAt?: number;
+}
+
+export class IngestError extends Error {}
+
+/** Everything computed outside the transaction: CPU work never holds the write lock. */
+export interface Prepared {
+  item: IngestItem;
+  recipients: string[];
+  /** size of the CRLF-normalised message (RFC822.SIZE) */
+  size: number;
+  sha256: string;
+  index: MessageIndex;
+  /** the stored container: message and listing data, compressed (storage/codec.ts) */
+  stored: Uint8Array;
+  /** what the word index gets */
+  text: string;
+}
+
+export function prepare(item: IngestItem): Prepared {
+  const recipients = [...new Set(item.recipients.map(normalizeAddress))];
+  if (recipients.length === 0) throw new IngestError("no recipient");
+  for (const r of recipients) if (!isAddress(r)) throw new IngestError(`invalid recipient address: ${JSON.stringify(r)}`);
+  const raw = normalizeCrlf(item.raw);
+  const sha256 = createHash("sha256").update(raw).digest("hex");
+  const index = indexMessage(raw);
+  const stored = encodeMessage(raw, index.root, { envelope: index.envelope, bodyStructure: index.bodyStructure, body: index.body, tree: JSON.stringify(index.root) });
+  return { item, recipients, size: raw.length, sha256, index, stored, text: indexedText(index.text) };
+}
+
+/**
+ * What goes into the word index: each distinct word once, in order of first appearance,
+ * capped. Spam repeats itself; this keeps the index about a fifth of the size of indexing the
+ * whole text, and every word stays findable.
+ */
+const MAX_INDEXED_CHARS = 32 * 1024;
+export function indexedText(text: string): string {
+  // one lower-casing and one split for the whole text; a Set keeps first-appearance order
+  const words = new Set(text.slice(0, 16 * MAX_INDEXED_CHARS).toLowerCase().split(/\s+/));
+  words.delete("");
+  const out = [...words].join(" ");
+  if (out.length <= MAX_INDEXED_CHARS) return out;
+  const cut = out.lastIndexOf(" ", MAX_INDEXED_CHARS);
+  return out.slice(0, cut > 0 ? cut : MAX_INDEXED_CHARS);
+}
+
