@@ -65,9 +65,7 @@ export class SelectedMailbox {
       if (c.modseq > this.modseq) this.modseq = c.modseq;
       if (!direction) continue;
       if (c.kind === "add") {
-        if (c.uid >= this.uidNext || !this.has(c.uid)) {
-          if (!this.has(c.uid) && !adds.includes(c.uid)) adds.push(c.uid);
-        }
+        if (!this.has(c.uid) && !adds.includes(c.uid)) adds.push(c.uid);
       } else if (c.kind === "remove") {
         if (this.has(c.uid)) this.pendingExpunge.add(c.uid);
         const i = adds.indexOf(c.uid);

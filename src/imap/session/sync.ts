@@ -47,10 +47,9 @@ export async function syncMailbox(s: ImapSession, opts: { expunge: boolean }): P
       const all = await s.deps.mailbox.flags(s.scope.accountId, lo, hi);
       newFlags = new Map([...all].filter(([uid]) => flagUids.includes(uid)));
     }
-    const before = sel.exists;
     const { added } = sel.absorb(changes, direction, newFlags);
     if (opts.expunge && sel.pendingExpunge.size) announceExpunge(s, [...sel.pendingExpunge]);
-    if (added > 0 || (sel.exists !== before && sel.exists > 0 && added > 0)) s.out.line(`* ${sel.exists} EXISTS`);
+    if (added > 0) s.out.line(`* ${sel.exists} EXISTS`);
   } else if (opts.expunge && sel.pendingExpunge.size) {
     announceExpunge(s, [...sel.pendingExpunge]);
   }
