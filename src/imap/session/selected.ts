@@ -60,21 +60,21 @@ export class SelectedMailbox {
 
   /** Applies a batch of changes from the log. New UIDs are appended (they are always higher). */
   absorb(changes: Change[], direction: Direction | undefined, newFlags: Map<number, FlagState>): { added: number } {
-    const adds: number[] = [];
+    const addSet = new Set<number>();
     for (const c of changes) {
       if (c.modseq > this.modseq) this.modseq = c.modseq;
       if (!direction) continue;
       if (c.kind === "add") {
-        if (!this.has(c.uid) && !adds.includes(c.uid)) adds.push(c.uid);
+        if (!this.has(c.uid)) addSet.add(c.uid);
       } else if (c.kind === "remove") {
         if (this.has(c.uid)) this.pendingExpunge.add(c.uid);
-        const i = adds.indexOf(c.uid);
-        if (i >= 0) adds.splice(i, 1);
+        addSet.delete(c.uid);
       } else if (c.kind === "flags") {
         if (this.has(c.uid)) this.pendingFlags.add(c.uid);
       }
     }
     for (const [uid, f] of newFlags) this.flags.set(uid, f);
+    const adds = [...addSet];
     if (adds.length) {
       adds.sort((a, b) => a - b);
       const next = new Uint32Array(this.uids.length + adds.length);
