@@ -39,13 +39,14 @@ export async function syncMailbox(s: ImapSession, opts: { expunge: boolean }): P
   if (!direction) return;
   const changes = await s.deps.mailbox.changesSince(s.scope, direction, s.scope.accountId, sel.modseq);
   if (changes.length) {
-    const flagUids = changes.filter((c) => c.kind === "flags" && sel.has(c.uid)).map((c) => c.uid);
+    const flagUids = new Set(changes.filter((c) => c.kind === "flags" && sel.has(c.uid)).map((c) => c.uid));
     let newFlags = new Map();
-    if (flagUids.length) {
-      const lo = Math.min(...flagUids);
-      const hi = Math.max(...flagUids);
+    if (flagUids.size) {
+      let lo = Infinity;
+      let hi = 0;
+      for (const u of flagUids) (lo = Math.min(lo, u)), (hi = Math.max(hi, u));
       const all = await s.deps.mailbox.flags(s.scope.accountId, lo, hi);
-      newFlags = new Map([...all].filter(([uid]) => flagUids.includes(uid)));
+      newFlags = new Map([...all].filter(([uid]) => flagUids.has(uid)));
     }
     const { added } = sel.absorb(changes, direction, newFlags);
     if (opts.expunge && sel.pendingExpunge.size) announceExpunge(s, [...sel.pendingExpunge]);
