@@ -19,7 +19,7 @@ export const search: CommandSpec = {
     const ret = parsed.ret;
     if (ret?.save) sel.saved = uids;
     const condstore = parsed.key && JSON.stringify(parsed.key, (_k, v) => (typeof v === "bigint" ? v.toString() : v)).includes('"k":"modseq"');
-    const maxMod = () => Math.max(1, ...uids.map((u) => sel.flags.get(u)?.modseq ?? 0), sel.modseq);
+    const maxMod = () => uids.reduce((m, u) => Math.max(m, sel.flags.get(u)?.modseq ?? 0), Math.max(1, sel.modseq));
     if (ret) {
       const onlySave = ret.save && !ret.min && !ret.max && !ret.all && !ret.count;
       if (!onlySave) {
