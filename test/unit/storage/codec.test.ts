@@ -42,5 +42,30 @@ test("canonical base64 is stored decoded, anything else as it is; both come back
   roundTrip(b64Message(lines(76).slice(0, -3) + "==="), "bad padding");
   roundTrip(b64Message(lines(76).toLowerCase()), "garbage alphabet");
   roundTrip(b64Message(lines(75)), "line length not a multiple of 4");
+  roundTrip(b64Message(lines(76).replace(/\+/g, "-").replace(/\//g, "_")), "url-safe alphabet");
+  roundTrip(b64Message(lines(76).replace(/^(.{40})/, "$1=")), "padding in the middle");
+  roundTrip(b64Message(lines(76).replace(/\r\n(.{20})/, "\r\n $1")), "space inside");
+  roundTrip(b64Message(Buffer.from("hello world!!").toString("base64").replace(/=*$/, "") .slice(0, -1) + "R=" + "\r\n" + lines(76)), "short first line");
+  // same bytes, non-zero bits under the padding: must stay as written
+  const odd = Buffer.from(new Uint8Array(100).fill(7)).toString("base64"); // ends in "Bw=="
+  roundTrip(b64Message(lines(76) + "\r\n" + odd.slice(0, -3) + "x=="), "non-zero pad bits");
   assert.ok(canonicalSize < b64.length, "the decoded form is what gets compressed");
+});
+
+test("random base64 bodies and random damage always round-trip exactly", () => {
+  let x = 12345;
+  const rnd = (n: number) => ((x = (x * 1103515245 + 12345) >>> 0) % n);
+  const damage = ["=", "-", "_", " ", "\t", "!", "A", "\r\n", "==", "\r\n\r\n", "é"];
+  for (let i = 0; i < 400; i++) {
+    const data = new Uint8Array(rnd(3000)).map(() => rnd(256));
+    let text = Buffer.from(data).toString("base64");
+    const width = [76, 72, 64, 60, 76, 76, 75, 4][rnd(8)];
+    text = text.match(new RegExp(`.{1,${width}}`, "g"))?.join("\r\n") ?? "";
+    if (rnd(2)) {
+      const at = rnd(text.length + 1);
+      text = text.slice(0, at) + damage[rnd(damage.length)] + text.slice(at);
+    }
+    if (rnd(3) === 0) text += "\r\n";
+    roundTrip(b64Message(text), `case ${i}`);
+  }
 });
