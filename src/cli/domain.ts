@@ -31,7 +31,8 @@ export async function run(argv: string[]): Promise<number> {
   if (values.help || !sub) return print(help), values.help ? 0 : 2;
   const days = retention(values["retention-days"]);
   const rt = route(values.route);
-  const store = await openFromConfig(configFrom(values));
+  const config = configFrom(values);
+  const store = await openFromConfig(config);
   try {
     switch (sub) {
       case "add": {
@@ -42,7 +43,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       case "set": {
         if (!name) throw new UsageError("domain set: NAME is required");
-        const row = await updateDomain(store, name, { retentionDays: days, route: rt });
+        const row = await updateDomain(store, name, { retentionDays: days, route: rt }, config.retention.defaultDays);
         print(`domain ${row.name}: retention ${row.retentionDays ?? "default"} days, route ${row.route ?? "default"}`);
         return 0;
       }

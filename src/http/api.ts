@@ -176,7 +176,7 @@ export function mountApi(app: Hono<ApiEnv>, deps: ApiDeps): ApiRouter {
     async (c, { params, body }) => {
       requireDomain(c, params.name);
       if (Object.keys(body).length === 0) throw new HttpProblem(422, "nothing to change: give retentionDays, route or options");
-      const row = await updateDomain(store, params.name, body).catch(accountProblem);
+      const row = await updateDomain(store, params.name, body, deps.defaultRetentionDays).catch(accountProblem);
       await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "domain.update", detail: { domain: row.name, fields: Object.keys(body) } });
       return c.json(domainJson(row));
     },

@@ -55,7 +55,12 @@ export async function ensureDomain(store: Store, name: string): Promise<void> {
   await store.db.insert(domains).values({ name, createdAt: Date.now() }).onConflictDoNothing();
 }
 
-export async function updateDomain(store: Store, name: string, patch: Omit<Partial<DomainInput>, "name">) {
+/**
+ * Changes a domain. A new retention applies to the mail already held for it too (counted from
+ * each message's arrival), so an operator who shortens it sees the effect at the next expiry run.
+ * `defaultRetentionDays` is what "back to the default" (null) means.
+ */
+export async function updateDomain(store: Store, name: string, patch: Omit<Partial<DomainInput>, "name">, defaultRetentionDays?: number) {
   const set: Partial<typeof domains.$inferInsert> = {};
   if (patch.retentionDays !== undefined) set.retentionDays = patch.retentionDays;
   if (patch.route !== undefined) set.route = patch.route;
@@ -63,6 +68,13 @@ export async function updateDomain(store: Store, name: string, patch: Omit<Parti
   if (Object.keys(set).length === 0) throw new AccountError("nothing to change");
   const rows = await store.db.update(domains).set(set).where(eq(domains.name, name.toLowerCase())).returning();
   if (rows.length === 0) throw new AccountError(`no domain ${name}`, "not-found");
+  const days = patch.retentionDays === undefined ? undefined : (patch.retentionDays ?? defaultRetentionDays);
+  if (days !== undefined) {
+    await store.client.execute({
+      sql: "UPDATE messages SET expires_at = received_at + ? WHERE recipient_domain = ? AND state = 'caught'",
+      args: [days * 86400_000, rows[0].name],
+    });
+  }
   return rows[0];
 }
 

@@ -93,3 +93,13 @@ test("two processes ingesting into one database file at once lose nothing", asyn
   assert.equal(await n("SELECT count(*) AS n FROM messages WHERE recipient = 'p@parallel.test'"), 400);
   assert.equal(await n("SELECT count(DISTINCT id) AS n FROM messages WHERE recipient = 'p@parallel.test'"), 400);
 });
+
+test("a domain's new retention applies to the mail already held for it", async () => {
+  const { addDomain, updateDomain } = await import("../../src/quarantine/accounts.ts");
+  await addDomain(store, { name: "retain.test" });
+  const r = await ingestOne(store, { raw: msg("retention"), recipients: ["x@retain.test"] }, { defaultRetentionDays: 14 });
+  await updateDomain(store, "retain.test", { retentionDays: 1 }, 14);
+  const res = await expire(store, { now: Date.now() + 1.5 * 86400_000 });
+  assert.ok(res.expired >= 1);
+  assert.equal(await n("SELECT count(*) AS n FROM messages WHERE id = ? AND state = 'expired'", r.ids[0]), 1);
+});
