@@ -147,11 +147,12 @@ export async function run(argv: string[]): Promise<number> {
       const batch = readBatch(sources.slice(start, start + batchSize));
       return { names: batch.names, results: pool.prepare(batch.items) };
     };
-    let next = schedule(0);
-    for (let start = 0; next; start += batchSize) {
-      const current = next;
+    // Two batches in flight, so the workers never wait for the main thread's commit.
+    const ahead = [schedule(0), schedule(batchSize)];
+    for (let start = 0; ahead[0]; start += batchSize) {
+      const current = ahead.shift()!;
       const results = await current.results;
-      next = schedule(start + batchSize);
+      ahead.push(schedule(start + 2 * batchSize));
       const prepared = [];
       for (let j = 0; j < results.length; j++) {
         const r = results[j];
