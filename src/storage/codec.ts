@@ -47,14 +47,18 @@ function base64Parts(node: MimeNode, out: MimeNode[] = []): MimeNode[] {
   return out;
 }
 
-/** Re-encodes decoded bytes as base64 lines of `lineLength` with CRLF; the exact inverse of canonical(). */
-function wrapBase64(data: Uint8Array, lineLength: number, crlfEnd: boolean): Uint8Array {
+/** Base64 text of `data` in lines of `lineLength` joined by CRLF (and a final CRLF if asked). */
+function base64Lines(data: Uint8Array, lineLength: number, crlfEnd: boolean): string {
   const b64 = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
   // slicing the string and joining once is faster here than copying line by line into bytes
   const lines: string[] = [];
   for (let i = 0; i < b64.length; i += lineLength) lines.push(b64.slice(i, i + lineLength));
-  const text = lines.join("\r\n") + (crlfEnd && lines.length ? "\r\n" : "");
-  const out = Buffer.from(text, "latin1");
+  return lines.join("\r\n") + (crlfEnd && lines.length ? "\r\n" : "");
+}
+
+/** Re-encodes decoded bytes exactly as canonical() found them. */
+function wrapBase64(data: Uint8Array, lineLength: number, crlfEnd: boolean): Uint8Array {
+  const out = Buffer.from(base64Lines(data, lineLength, crlfEnd), "latin1");
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
@@ -70,8 +74,8 @@ function canonical(body: Uint8Array): { data: Uint8Array; lineLength: number; cr
   const crlfEnd = body[body.length - 2] === 13 && body[body.length - 1] === 10;
   const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("latin1");
   const data = Buffer.from(text, "base64");
-  const again = wrapBase64(data, lineLength, crlfEnd);
-  if (again.length !== body.length || Buffer.compare(Buffer.from(again.buffer, again.byteOffset, again.length), Buffer.from(body.buffer, body.byteOffset, body.length)) !== 0) return null;
+  // the proof: encoding the decoded bytes the same way gives back the very same text
+  if (base64Lines(data, lineLength, crlfEnd) !== text) return null;
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), lineLength, crlfEnd };
 }
 
