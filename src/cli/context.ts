@@ -29,14 +29,19 @@ export function configFrom(values: Record<string, unknown>): Config {
   return loadConfig({ configFile: values.config as string | undefined, flags });
 }
 
+/** Opens and migrates the configured database; a failure is one line naming the database. */
 export async function openFromConfig(config: Config): Promise<Store> {
-  const store = await openStore({
-    url: databaseUrl(config.dataDir, config.database.url),
-    authToken: config.database.authToken,
-    busyTimeoutMs: config.database.busyTimeoutMs,
-  });
-  await migrate(store);
-  return store;
+  const url = databaseUrl(config.dataDir, config.database.url);
+  let store: Store | undefined;
+  try {
+    store = await openStore({ url, authToken: config.database.authToken, busyTimeoutMs: config.database.busyTimeoutMs });
+    await migrate(store);
+    return store;
+  } catch (e) {
+    store?.close();
+    const why = String((e as Error).message ?? e).split("\n")[0];
+    throw new UsageError(`database ${url.replace(/\?.*$/, "")}: cannot open (${why})`);
+  }
 }
 
 export async function readStdin(): Promise<Uint8Array> {

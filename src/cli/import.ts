@@ -109,9 +109,17 @@ export async function run(argv: string[]): Promise<number> {
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 5000) throw new UsageError("--batch: expected a whole number from 1 to 5000");
   const rcptHeaders = values["rcpt-header"] ? [values["rcpt-header"]] : ["Delivered-To", "X-Original-To", "To"];
   const senderHeaders = values["sender-header"] ? [values["sender-header"]] : ["Return-Path", "From"];
-  const sources = listSources(positionals[0]);
   const config = configFrom(values);
-  const store = await openFromConfig(config);
+  const sources = listSources(positionals[0]);
+  // The prepare workers boot (load their modules) while the store opens.
+  const pool = new PreparePool();
+  let store: Awaited<ReturnType<typeof openFromConfig>>;
+  try {
+    store = await openFromConfig(config);
+  } catch (e) {
+    pool.close();
+    throw e;
+  }
   const started = performance.now();
   let done = 0;
   let rows = 0;
@@ -138,7 +146,6 @@ export async function run(argv: string[]): Promise<number> {
     }
     return { items, names };
   };
-  const pool = new PreparePool();
   try {
     // Pipeline: workers prepare batch k+1 while the main thread writes batch k.
     // Files are read one batch ahead, never all at once.
