@@ -8,4 +8,8 @@ import "./runtime/tmpdir-check.ts";
 (globalThis as { quarantinedWorkerDir?: string }).quarantinedWorkerDir = new URL("./", import.meta.url).href;
 
 const { main } = await import("./cli/index.ts");
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// A command that failed half-way may leave a handle behind (a listener that did start, a
+// worker); its error is printed, so end the process rather than hang.
+if (code !== 0) setTimeout(() => process.exit(code), 100);

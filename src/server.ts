@@ -4,7 +4,7 @@
  * jobs, and returns a handle that stops them all. Tests start servers in-process through it.
  */
 import { join, resolve } from "node:path";
-import type { Config } from "./config/index.ts";
+import { ConfigError, type Config } from "./config/index.ts";
 import { CredentialCache } from "./auth/credential-cache.ts";
 import { openFromConfig } from "./cli/context.ts";
 import { kick as kickWorkers, OutboxWorker, registerWorker } from "./delivery/index.ts";
@@ -39,10 +39,30 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts everything; when any part fails (a port in use, say) the parts already started are
+ * stopped again, so the process can exit, and a listen error becomes one line naming the address.
+ */
 export async function startServer(config: Config): Promise<RunningServer> {
+  const stops: (() => unknown)[] = [];
+  try {
+    return await startAll(config, stops);
+  } catch (e) {
+    for (const stop of stops) await Promise.resolve().then(stop).catch(() => {});
+    const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+    if (err && (err.code === "EADDRINUSE" || err.code === "EACCES" || err.code === "EADDRNOTAVAIL")) {
+      const hint = err.code === "EACCES" ? ": ports below 1024 need root" : err.code === "EADDRINUSE" ? ": another process has the port" : "";
+      if (err.port !== undefined) throw new ConfigError(`cannot listen on ${err.address ?? config.host}:${err.port} (${err.code}${hint})`);
+      throw new ConfigError(`cannot start a listener: ${String(err.message).split("\n")[0]} (${err.code}${hint})`);
+    }
+    throw e;
+  }
+}
+
+async function startAll(config: Config, stops: (() => unknown)[]): Promise<RunningServer> {
   const startedAt = Date.now();
   const store = await openFromConfig(config);
-  const stops: (() => unknown)[] = [() => store.close()];
+  stops.push(() => store.close());
 
   const admin = await ensureAdmin(store, config.admin.login, config.admin.password);
   if (admin.generated) {

@@ -109,24 +109,32 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
 
   const host = (h?: string) => h ?? config.host;
   const { implicitTls, starttls } = config.imap;
-  if (implicitTls.enabled) {
-    const server = createTlsServer(deps.tls, (sock: TLSSocket) => {
-      if (!admit(sock, "imaps")) return;
-      imapMetrics.tlsSessions.inc({ listener: "imaps", version: sock.getProtocol() ?? "unknown" });
-      start(sock, "imaps", true);
-    });
-    // A failed handshake (TLS 1.1, garbage) is the client's problem, not ours.
-    server.on("tlsClientError", () => imapMetrics.errors.inc({ kind: "tls_handshake" }));
-    const port = await listen(server, host(implicitTls.host), implicitTls.port);
-    servers.push({ name: "imaps", server, port });
-  }
-  if (starttls.enabled) {
-    const server = net.createServer((sock) => {
-      if (!admit(sock, "imap")) return;
-      start(sock, "imap", false);
-    });
-    const port = await listen(server, host(starttls.host), starttls.port);
-    servers.push({ name: "imap", server, port });
+  try {
+    if (implicitTls.enabled) {
+      const server = createTlsServer(deps.tls, (sock: TLSSocket) => {
+        if (!admit(sock, "imaps")) return;
+        imapMetrics.tlsSessions.inc({ listener: "imaps", version: sock.getProtocol() ?? "unknown" });
+        start(sock, "imaps", true);
+      });
+      // A failed handshake (TLS 1.1, garbage) is the client's problem, not ours.
+      server.on("tlsClientError", () => imapMetrics.errors.inc({ kind: "tls_handshake" }));
+      const port = await listen(server, host(implicitTls.host), implicitTls.port);
+      servers.push({ name: "imaps", server, port });
+    }
+    if (starttls.enabled) {
+      const server = net.createServer((sock) => {
+        if (!admit(sock, "imap")) return;
+        start(sock, "imap", false);
+      });
+      const port = await listen(server, host(starttls.host), starttls.port);
+      servers.push({ name: "imap", server, port });
+    }
+  } catch (e) {
+    // A listener that could not start: undo the parts that did, so the process can exit.
+    notifier.stop();
+    codec.close();
+    for (const x of servers) x.server.close();
+    throw e;
   }
   for (const s of servers) log("info", "imap.listening", { listener: s.name, port: s.port });
   // Warm the SEARCH facts and listing data in the background: the first search or folder

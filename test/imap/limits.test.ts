@@ -64,3 +64,10 @@ test("connections per address are limited with BYE; others keep working", async 
   again.close();
   for (const c of open.slice(1)) c.close();
 });
+
+test("a port already in use is one clear error, and nothing is left running", async () => {
+  const { startServer } = await import("../../src/server.ts");
+  const { resolveConfig, ConfigError } = await import("../../src/config/index.ts");
+  const config = resolveConfig([{ source: "test", values: { dataDir: t.dir + "/second", host: "127.0.0.1", imap: { implicitTls: { port: 0 }, starttls: { port: t.imap } }, http: { port: 0 }, admin: { password: "adminpass1" } } }]);
+  await assert.rejects(startServer(config), (e: Error) => e instanceof ConfigError && /cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE/.test(e.message));
+});
