@@ -105,7 +105,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.help) return print(help), 0;
   if (positionals.length !== 1) throw new UsageError("import: PATH is required (a Maildir, an mbox file or a directory of .eml files)");
   if (values.rcpt && !isAddress(normalizeAddress(values.rcpt))) throw new UsageError(`--rcpt: not an email address: ${JSON.stringify(values.rcpt)}`);
-  const batchSize = values.batch ? Number(values.batch) : 250;
+  const batchSize = values.batch ? Number(values.batch) : 500;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 5000) throw new UsageError("--batch: expected a whole number from 1 to 5000");
   const rcptHeaders = values["rcpt-header"] ? [values["rcpt-header"]] : ["Delivered-To", "X-Original-To", "To"];
   const senderHeaders = values["sender-header"] ? [values["sender-header"]] : ["Return-Path", "From"];
