@@ -1,5 +1,6 @@
 import { addAccount, AccountError, listAccounts, randomPassword, removeAccount, setPassword, addAlias } from "../quarantine/accounts.ts";
 import type { AccountKind } from "../quarantine/scope.ts";
+import { appendAudit } from "../quarantine/query.ts";
 import { configFrom, openFromConfig, parse, print, readPasswordStdin, UsageError } from "./context.ts";
 
 export const help = `quarantined account add NAME [--kind user|domain|admin] [--password-stdin]
@@ -29,6 +30,7 @@ export async function run(argv: string[]): Promise<number> {
         if (!name) throw new UsageError("account add: NAME is required");
         const password = values["password-stdin"] ? await readPasswordStdin() : randomPassword();
         const row = await addAccount(store, { login: name, kind: values.kind as AccountKind | undefined, password });
+        await appendAudit(store, { actor: "cli", actorKind: "cli", action: "account.add", detail: { login: row.login, kind: row.kind } });
         print(`added ${row.kind} account ${row.login}`);
         if (!values["password-stdin"]) print(`password: ${password}`);
         return 0;
@@ -37,6 +39,7 @@ export async function run(argv: string[]): Promise<number> {
         if (!name) throw new UsageError("account passwd: NAME is required");
         if (!values["password-stdin"]) throw new UsageError("account passwd: give the new password on stdin with --password-stdin");
         await setPassword(store, name, await readPasswordStdin());
+        await appendAudit(store, { actor: "cli", actorKind: "cli", action: "account.password", detail: { login: name.toLowerCase() } });
         print(`password of ${name.toLowerCase()} changed`);
         return 0;
       }
@@ -55,6 +58,7 @@ export async function run(argv: string[]): Promise<number> {
       case "remove": {
         if (!name) throw new UsageError("account remove: NAME is required");
         await removeAccount(store, name);
+        await appendAudit(store, { actor: "cli", actorKind: "cli", action: "account.remove", detail: { login: name.toLowerCase() } });
         print(`removed ${name.toLowerCase()}`);
         return 0;
       }

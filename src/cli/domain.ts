@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { routeString } from "../config/schema.ts";
 import { addDomain, AccountError, listDomains, removeDomain, updateDomain } from "../quarantine/accounts.ts";
+import { appendAudit } from "../quarantine/query.ts";
 import { configFrom, openFromConfig, parse, print, UsageError } from "./context.ts";
 
 export const help = `quarantined domain add NAME [--retention-days N] [--route HOST:PORT]
@@ -38,12 +39,14 @@ export async function run(argv: string[]): Promise<number> {
       case "add": {
         if (!name) throw new UsageError("domain add: NAME is required");
         const row = await addDomain(store, { name, retentionDays: days ?? null, route: rt ?? null });
+        await appendAudit(store, { actor: "cli", actorKind: "cli", action: "domain.add", detail: { domain: row.name } });
         print(`added domain ${row.name}`);
         return 0;
       }
       case "set": {
         if (!name) throw new UsageError("domain set: NAME is required");
         const row = await updateDomain(store, name, { retentionDays: days, route: rt }, config.retention.defaultDays);
+        await appendAudit(store, { actor: "cli", actorKind: "cli", action: "domain.update", detail: { domain: row.name, retentionDays: row.retentionDays, route: row.route } });
         print(`domain ${row.name}: retention ${row.retentionDays ?? "default"} days, route ${row.route ?? "default"}`);
         return 0;
       }
@@ -56,6 +59,7 @@ export async function run(argv: string[]): Promise<number> {
       case "remove": {
         if (!name) throw new UsageError("domain remove: NAME is required");
         await removeDomain(store, name);
+        await appendAudit(store, { actor: "cli", actorKind: "cli", action: "domain.remove", detail: { domain: name.toLowerCase() } });
         print(`removed domain ${name.toLowerCase()}`);
         return 0;
       }
