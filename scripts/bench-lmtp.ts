@@ -27,7 +27,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "1" },
     corpus: { type: "string", default: "/tmp/lmtpcorpus" },
     bench: { type: "string", default: "/work/shared/bench" },
-    "group-commit-ms": { type: "string", default: "2" },
+    "group-commit-ms": { type: "string", default: "0" },
     dovecot: { type: "boolean", default: false },
   },
 });

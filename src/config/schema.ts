@@ -80,8 +80,8 @@ export const configSchema = v.strictObject({
       maxMessageBytes: v.optional(positiveInt, 50 * 1024 * 1024),
       direction: v.optional(v.picklist(["incoming", "outgoing"]), "incoming"),
       scoreHeaders: v.optional(v.array(v.string()), ["X-Spam-Score", "X-Spamd-Result", "X-Spam-Status"]),
-      /** group commit: deliveries arriving within this window share one ingest transaction */
-      groupCommitMs: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1000)), 2),
+      /** extra wait before a commit to gather deliveries (0: none; those arriving while a commit runs share the next one anyway) */
+      groupCommitMs: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1000)), 0),
       maxRecipients: v.optional(positiveInt, 1000),
     }),
     {},
