@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import type { Transaction } from "@libsql/client";
 import { inWriteTransaction, type Store } from "../storage/db.ts";
-import { FLAG_BITS } from "./mailbox.ts";
+import { flagBit } from "./mailbox.ts";
 import { prepare } from "./ingest.ts";
 import { scopeFilter, tenantOf, type Direction, type Scope } from "./scope.ts";
 
@@ -244,7 +244,7 @@ export async function storeFlags(
   let bitsArg = 0;
   const keywords: string[] = [];
   for (const f of flags) {
-    const bit = FLAG_BITS[Object.keys(FLAG_BITS).find((k) => k.toLowerCase() === f.toLowerCase()) ?? ""];
+    const bit = flagBit(f);
     if (bit) bitsArg |= bit;
     else if (!f.startsWith("\\")) keywords.push(f);
   }

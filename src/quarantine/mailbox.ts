@@ -10,6 +10,12 @@ import { markKeys, scopeFilter, type Direction, type Scope } from "./scope.ts";
 /** Flag bits stored per account; keywords are kept apart. */
 export const FLAG_BITS: Record<string, number> = { "\\Seen": 1, "\\Answered": 2, "\\Flagged": 4, "\\Deleted": 8, "\\Draft": 16 };
 export const SYSTEM_FLAGS = Object.keys(FLAG_BITS);
+const FLAG_BITS_LOWER = new Map(Object.entries(FLAG_BITS).map(([k, v]) => [k.toLowerCase(), v]));
+
+/** The bit of a system flag, case-insensitively (flags are atoms: \SEEN is \Seen); 0 for keywords. */
+export function flagBit(name: string): number {
+  return FLAG_BITS_LOWER.get(name.toLowerCase()) ?? 0;
+}
 
 export function flagNames(bits: number, keywords?: string[]): string[] {
   const out: string[] = [];

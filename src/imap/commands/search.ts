@@ -17,7 +17,7 @@ export const search: CommandSpec = {
     const uids = await runSearch(s, parsed.key);
     const results = cmd.uid ? uids : uids.map((u) => sel.seqOf(u));
     const ret = parsed.ret;
-    if (ret?.save) sel.saved = uids;
+    if (ret?.save) sel.saved = new Set(uids);
     const condstore = parsed.key && JSON.stringify(parsed.key, (_k, v) => (typeof v === "bigint" ? v.toString() : v)).includes('"k":"modseq"');
     const maxMod = () => uids.reduce((m, u) => Math.max(m, sel.flags.get(u)?.modseq ?? 0), Math.max(1, sel.modseq));
     if (ret) {

@@ -4,7 +4,7 @@
  * (generic HEADER keys, 1–2 character TEXT terms) read stored bytes only for those keys.
  */
 import { headerFields } from "../../mime/index.ts";
-import { FLAG_BITS } from "../../quarantine/mailbox.ts";
+import { flagBit } from "../../quarantine/mailbox.ts";
 import { STAR, type SearchKey } from "../protocol/index.ts";
 import type { ImapSession } from "../session/session.ts";
 import type { SearchFacts } from "./cache.ts";
@@ -106,12 +106,12 @@ function matches(s: ImapSession, key: SearchKey, uid: number, seq: number, f: Se
     case "all":
       return true;
     case "seq":
-      return key.set === "$" ? sel.saved.includes(uid) : inRanges(seq, key.set, sel.exists);
+      return key.set === "$" ? sel.saved.has(uid) : inRanges(seq, key.set, sel.exists);
     case "uid":
-      return key.set === "$" ? sel.saved.includes(uid) : inRanges(uid, key.set, maxUid);
+      return key.set === "$" ? sel.saved.has(uid) : inRanges(uid, key.set, maxUid);
     case "flag": {
       if (key.flag === "\\Recent") return !key.set; // no message is \Recent here
-      const bit = FLAG_BITS[Object.keys(FLAG_BITS).find((k) => k.toLowerCase() === key.flag.toLowerCase()) ?? ""];
+      const bit = flagBit(key.flag);
       const has = bit ? (sel.flagBits(uid) & bit) !== 0 : (sel.flags.get(uid)?.keywords ?? []).some((k) => k.toLowerCase() === key.flag.toLowerCase());
       return has === key.set;
     }

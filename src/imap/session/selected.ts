@@ -17,7 +17,7 @@ export class SelectedMailbox {
   /** flag changes made by this account's other sessions, to announce as FETCH (FLAGS) */
   readonly pendingFlags = new Set<number>();
   /** UIDs saved by SEARCH RETURN (SAVE), for "$" */
-  saved: number[] = [];
+  saved = new Set<number>();
 
   constructor(
     readonly folder: FolderDef,

@@ -8,7 +8,7 @@ import type { SelectedMailbox } from "./selected.ts";
 export function resolveSet(sel: SelectedMailbox, tok: Token | undefined, byUid: boolean): number[] {
   if (!tok || tok.t !== "atom") throw new ProtocolError("Expected a sequence set");
   const parsed = parseSequenceSet(tok.v, { allowDollar: true });
-  if (parsed === "$") return sel.saved.filter((u) => sel.has(u));
+  if (parsed === "$") return [...sel.saved].filter((u) => sel.has(u)).sort((a, b) => a - b);
   return byUid ? uidsInRanges(sel, parsed) : seqsToUids(sel, parsed);
 }
 
