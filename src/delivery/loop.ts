@@ -30,6 +30,18 @@ export function oneLine(s: string, max = 1000): string {
  * Calls `tick` every `intervalMs`, at once on `kick()`, and again without waiting while a
  * tick reports that it found work. Never runs two ticks at once.
  */
+/** Tuning every leased-queue worker takes; each defaults to its config (tests pass milliseconds). */
+export interface LeasedWorkerTuning {
+  /** lease owner id; default host:pid:random */
+  owner?: string;
+  pollMs?: number;
+  leaseMs?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  maxRetryAgeMs?: number;
+  concurrency?: number;
+}
+
 export class PollLoop {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running: Promise<void> | undefined;

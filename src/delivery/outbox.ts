@@ -27,21 +27,12 @@ import { log } from "../observability/log.ts";
 import { Mailbox } from "../quarantine/mailbox.ts";
 import { markKeysForRow, type Direction } from "../quarantine/scope.ts";
 import { inWriteTransaction, type Store } from "../storage/db.ts";
-import { backoffMs, newOwnerId, oneLine, PollLoop } from "./loop.ts";
+import { backoffMs, newOwnerId, oneLine, PollLoop, type LeasedWorkerTuning } from "./loop.ts";
 import { resolveRoute, routeLabel, SmtpClient, type ResolvedRoute, type SendOutcome } from "./smtp.ts";
 
-export interface OutboxWorkerOptions {
+export interface OutboxWorkerOptions extends LeasedWorkerTuning {
   store: Store;
   config: Config;
-  /** lease owner id; default host:pid:random */
-  owner?: string;
-  /** overrides of the config (tests use milliseconds) */
-  pollMs?: number;
-  leaseMs?: number;
-  retryBaseMs?: number;
-  retryMaxMs?: number;
-  maxRetryAgeMs?: number;
-  concurrency?: number;
   now?: () => number;
 }
 

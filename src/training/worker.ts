@@ -7,24 +7,17 @@
  * never leased. A sink that is down loses nothing: the rows wait.
  */
 import type { Config } from "../config/index.ts";
-import { backoffMs, newOwnerId, oneLine, PollLoop } from "../delivery/loop.ts";
+import { backoffMs, newOwnerId, oneLine, PollLoop, type LeasedWorkerTuning } from "../delivery/loop.ts";
 import { log } from "../observability/log.ts";
 import { decodeMessage } from "../storage/codec.ts";
 import type { Store } from "../storage/db.ts";
 import { sinkFromConfig, type ReportPayload, type Sink, type SinkResult } from "./sinks.ts";
 
-export interface TrainingWorkerOptions {
+export interface TrainingWorkerOptions extends LeasedWorkerTuning {
   store: Store;
   config: Config;
   /** default: from config.training.sink */
   sink?: Sink;
-  owner?: string;
-  pollMs?: number;
-  leaseMs?: number;
-  retryBaseMs?: number;
-  retryMaxMs?: number;
-  maxRetryAgeMs?: number;
-  concurrency?: number;
 }
 
 export class TrainingWorker {
