@@ -45,6 +45,7 @@ export class ImapSession {
 
   private queue: ReaderEvent[] = [];
   private stash: Uint8Array[] = [];
+  private stashBytes = 0;
   private hold = false;
   private busy = false;
   private closed = false;
@@ -135,8 +136,11 @@ export class ImapSession {
   private feed(chunk: Uint8Array | null): void {
     if (this.closed) return;
     if (this.hold) {
-      if (chunk) this.stash.push(chunk);
-      if (this.stash.reduce((n, c) => n + c.length, 0) > 1024 * 1024) this.fatal("Too much pipelined data");
+      if (chunk) {
+        this.stash.push(chunk);
+        this.stashBytes += chunk.length;
+      }
+      if (this.stashBytes > 1024 * 1024) this.fatal("Too much pipelined data");
       return;
     }
     const events = chunk ? this.reader.push(chunk) : this.reader.drain();
@@ -154,6 +158,7 @@ export class ImapSession {
     this.hold = false;
     const stashed = this.stash;
     this.stash = [];
+    this.stashBytes = 0;
     this.feed(null);
     for (const c of stashed) this.feed(c);
   }
@@ -161,6 +166,7 @@ export class ImapSession {
   /** STARTTLS: whatever the client sent after the command is dropped. */
   discardInput(): void {
     this.stash = [];
+    this.stashBytes = 0;
     this.queue = [];
     this.reader.discardBuffered();
   }
