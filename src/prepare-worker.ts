@@ -1,26 +1,41 @@
 /**
  * Worker side of the prepare pool (src/quarantine/prepare-pool.ts): parses, hashes and
- * compresses messages off the main thread, which meanwhile writes the previous batch.
+ * compresses messages off the main thread, which meanwhile writes the previous batch; and
+ * builds word-index text for stored messages (the word indexer).
  * It lives beside main.ts because the compiled binary places worker entry points relative to
  * the main entry point.
  */
-import { IngestError, prepare, type IngestItem } from "./quarantine/prepare.ts";
+import { IngestError, prepare, wordsOfStored, type IngestItem, type PrepareOptions } from "./quarantine/prepare.ts";
 
-declare const self: { onmessage: ((e: MessageEvent) => void) | null; postMessage(data: unknown): void };
+declare const self: { onmessage: ((e: MessageEvent) => void) | null; postMessage(data: unknown, transfer?: Transferable[]): void };
+
+type Job = { id: number; items: IngestItem[]; options?: PrepareOptions } | { id: number; stored: Uint8Array[] };
 
 self.onmessage = (e: MessageEvent) => {
-  const { id, items } = e.data as { id: number; items: IngestItem[] };
-  const results = items.map((item) => {
+  const job = e.data as Job;
+  if ("stored" in job) {
+    const texts = job.stored.map((s) => {
+      try {
+        return wordsOfStored(s);
+      } catch {
+        return ""; // unreadable container: nothing to index (FETCH reports it)
+      }
+    });
+    return self.postMessage({ id: job.id, results: texts });
+  }
+  const transfer: ArrayBuffer[] = [];
+  const results = job.items.map((item) => {
     try {
-      const p = prepare(item);
+      const p = prepare(item, job.options);
       // the message bytes are not sent back: the compressed forms are all that is stored
+      if (p.stored.buffer instanceof ArrayBuffer && p.stored.byteOffset === 0 && p.stored.byteLength === p.stored.buffer.byteLength) transfer.push(p.stored.buffer);
       return { ok: { ...p, item: { ...p.item, raw: new Uint8Array(0) } } };
     } catch (err) {
       if (err instanceof IngestError) return { error: err.message };
       return { error: `internal: ${(err as Error).message}`, internal: true };
     }
   });
-  self.postMessage({ id, results });
+  self.postMessage({ id: job.id, results }, transfer);
 };
 
 self.postMessage({ ready: true });

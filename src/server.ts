@@ -10,6 +10,7 @@ import { openFromConfig } from "./cli/context.ts";
 import { kick as kickWorkers, OutboxWorker, registerWorker } from "./delivery/index.ts";
 import { createHttpApp, createOpsApp, type HttpDeps } from "./http/app.ts";
 import { startImap, type ImapServer } from "./imap/server.ts";
+import { WordIndexer } from "./quarantine/word-index.ts";
 import { startLmtp, type LmtpServer } from "./lmtp/server.ts";
 import { log } from "./observability/log.ts";
 import { ensureAdmin } from "./quarantine/accounts.ts";
@@ -78,7 +79,10 @@ async function startAll(config: Config, stops: (() => unknown)[]): Promise<Runni
   stops.push(tls.watch());
 
   const credentials = new CredentialCache({ ttlMs: config.limits.credentialCacheSeconds * 1000 });
-  const imap = await startImap({ config, store, tls, credentials, onQueued: () => kickWorkers() });
+  // The word index LMTP deliveries leave out, built in the background here (and by SEARCH).
+  const words = new WordIndexer(store).start();
+  stops.unshift(() => words.stop());
+  const imap = await startImap({ config, store, tls, credentials, words, onQueued: () => kickWorkers() });
   stops.unshift(() => imap.stop());
 
   let http: HttpHandle | undefined;
@@ -152,7 +156,7 @@ async function startAll(config: Config, stops: (() => unknown)[]): Promise<Runni
 
   let lmtp: LmtpServer | undefined;
   if (config.lmtp.enabled) {
-    lmtp = await startLmtp({ store, config });
+    lmtp = await startLmtp({ store, config, words });
     stops.unshift(() => lmtp!.stop());
   }
 

@@ -13,6 +13,7 @@ import { CodecPool } from "../storage/codec-pool.ts";
 import { getMeta, type Store } from "../storage/db.ts";
 import { createTlsServer, type TlsContextStore } from "../tls/index.ts";
 import { ListingCache } from "./fetch/listing-cache.ts";
+import { WordIndexer } from "../quarantine/word-index.ts";
 import { SearchFactCache } from "./search/cache.ts";
 import { ChangeNotifier } from "./session/notifier.ts";
 import { ImapSession } from "./session/session.ts";
@@ -26,6 +27,8 @@ export interface ImapDeps {
   tls: TlsContextStore;
   credentials: CredentialCache;
   onQueued?: () => void;
+  /** the word indexer SEARCH TEXT/BODY catches up first (default: one of our own) */
+  words?: WordIndexer;
 }
 
 export interface ImapServer {
@@ -52,6 +55,7 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
   const codec = new CodecPool();
   const mailbox = new Mailbox(store, codec);
   const notifier = new ChangeNotifier(store, 500);
+  const words = deps.words ?? new WordIndexer(store);
   await notifier.start();
   const sessionDeps: SessionDeps = {
     config,
@@ -62,7 +66,7 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
     notifier,
     throttle: new LoginThrottle(config.limits.failedLoginsPerIpPerMinute),
     views: new ViewCache(mailbox),
-    searchFacts: new SearchFactCache(store),
+    searchFacts: new SearchFactCache(store, words),
     listings: new ListingCache(store, config.limits.listingCacheMb * 1024 * 1024),
     uidValidityBase: Number((await getMeta(store, "uidvalidity")) ?? 1),
     onQueued: deps.onQueued,
@@ -133,6 +137,7 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
     // A listener that could not start: undo the parts that did, so the process can exit.
     notifier.stop();
     codec.close();
+    if (!deps.words) void words.stop();
     for (const x of servers) x.server.close();
     throw e;
   }
@@ -153,6 +158,7 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
     async stop() {
       notifier.stop();
       codec.close();
+      if (!deps.words) await words.stop();
       for (const s of servers) s.server.close();
       for (const session of sessions) session.fatal("Server shutting down");
       await new Promise((r) => setTimeout(r, 50));

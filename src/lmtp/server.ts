@@ -20,6 +20,7 @@ import type { Config } from "../config/index.ts";
 import { log } from "../observability/log.ts";
 import { IngestError, ingestPrepared, prepare, type IngestItem, type IngestResult, type Prepared } from "../quarantine/ingest.ts";
 import { PreparePool } from "../quarantine/prepare-pool.ts";
+import { WordIndexer } from "../quarantine/word-index.ts";
 import { domainOf, normalizeAddress } from "../quarantine/scope.ts";
 import type { Store } from "../storage/db.ts";
 import { verdictFromHeaders } from "./classify.ts";
@@ -32,6 +33,10 @@ export interface LmtpOptions {
   port?: number;
   /** called after each commit with the new quarantine row ids (IMAP IDLE wake-up) */
   onIngested?: (ids: number[]) => void;
+  /** builds the word index deliveries leave out (default: one of our own) */
+  words?: WordIndexer;
+  /** prepare workers, shared with the word indexer (default: a pool of our own) */
+  pool?: PreparePool;
 }
 
 export interface LmtpServer {
@@ -52,9 +57,12 @@ interface Pending {
 /** Deliveries being prepared up to which the next is prepared on the main thread (2: best measured at 4 and 16 connections). */
 const INLINE_PREPARE_MAX = 2;
 
+/** Deliveries skip the word list: the word indexer adds it when they pause (word-index.ts). */
+const PREPARE_OPTIONS = { words: false };
+
 function prepareInline(item: IngestItem): (Prepared | IngestError)[] {
   try {
-    return [prepare(item)];
+    return [prepare(item, PREPARE_OPTIONS)];
   } catch (e) {
     if (e instanceof IngestError) return [e];
     throw e;
@@ -177,10 +185,14 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
   const { store, config } = opts;
   const cfg = config.lmtp;
   const direction = cfg.direction === "outgoing" ? "out" : "in";
-  const committer = new GroupCommitter(store, cfg.groupCommitMs, config.retention.defaultDays, opts.onIngested);
+  const pool = opts.pool ?? new PreparePool();
+  const words = opts.words ?? new WordIndexer(store, pool).start();
+  const committer = new GroupCommitter(store, cfg.groupCommitMs, config.retention.defaultDays, (ids) => {
+    words.kick(ids.length);
+    opts.onIngested?.(ids);
+  });
   const recipients = new RecipientCheck(store);
   const stats = { messages: 0, rows: 0, commits: 0, rejected: 0 };
-  const pool = new PreparePool();
   let inFlight = 0;
 
   const server = new SMTPServer({
@@ -243,7 +255,7 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
         // With few deliveries in flight, preparing here is quicker than a hop to a worker; under
         // load the prepare workers take it so the main thread keeps talking LMTP and committing.
         inFlight++;
-        const prepared$ = inFlight <= INLINE_PREPARE_MAX ? Promise.resolve().then(() => prepareInline(item)) : pool.prepare([item]);
+        const prepared$ = inFlight <= INLINE_PREPARE_MAX ? Promise.resolve().then(() => prepareInline(item)) : pool.prepare([item], PREPARE_OPTIONS);
         prepared$.finally(() => inFlight--);
         prepared$.then(([prepared]) => {
           if (prepared instanceof IngestError) return refuse(prepared);
@@ -287,7 +299,8 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
     async stop() {
       await new Promise<void>((r) => server.close(() => r()));
       await committer.close();
-      pool.close();
+      if (!opts.words) await words.stop();
+      if (!opts.pool) pool.close();
     },
   };
 }

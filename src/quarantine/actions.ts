@@ -194,7 +194,7 @@ export async function reportUpload(store: Store, actor: Actor, kind: "spam" | "h
     const match = await tx.execute({
       sql: `SELECT m.id FROM messages m JOIN blobs b ON b.id = m.blob_id
             WHERE (m.blob_id = ? OR (b.h_message_id != '' AND b.h_message_id = ?)) AND ${f.sql} ORDER BY m.id DESC LIMIT 1`,
-      args: [blobId, p.index.fields.messageId, ...f.args],
+      args: [blobId, p.fields.messageId, ...f.args],
     });
     const matched = match.rows[0] ? Number(match.rows[0].id) : null;
     const report = await queueReport(tx, actor, kind, kind === "spam" ? "append-spam" : "append-ham", blobId, p.sha256, matched, now);
@@ -206,7 +206,7 @@ export async function reportUpload(store: Store, actor: Actor, kind: "spam" | "h
 async function storeBlobOnly(store: Store, p: ReturnType<typeof prepare>): Promise<number> {
   const existing = await store.client.execute({ sql: "SELECT id FROM blobs WHERE sha256 = ?", args: [p.sha256] });
   if (existing.rows[0]) return Number(existing.rows[0].id);
-  const f = p.index.fields;
+  const f = p.fields;
   const tx = await store.client.transaction("write");
   try {
     const again = await tx.execute({ sql: "SELECT id FROM blobs WHERE sha256 = ?", args: [p.sha256] });

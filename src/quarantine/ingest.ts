@@ -50,7 +50,7 @@ async function nextIds(tx: Transaction): Promise<{ blobs: number; messages: numb
 }
 
 export async function ingestBatch(store: Store, items: IngestItem[], opts: IngestOptions): Promise<IngestResult[]> {
-  const prepared = items.map(prepare);
+  const prepared = items.map((item) => prepare(item));
   return ingestPrepared(store, prepared, opts);
 }
 
@@ -78,13 +78,15 @@ export async function ingestPrepared(store: Store, prepared: Prepared[], opts: I
     let nextBlob = next.blobs;
     const blobRows: unknown[][] = [];
     const textRows: unknown[][] = [];
+    const queuedRows: unknown[][] = [];
     for (const p of prepared) {
       if (blobIds.has(p.sha256)) continue;
       const id = nextBlob++;
       blobIds.set(p.sha256, id);
-      const f = p.index.fields;
+      const f = p.fields;
       blobRows.push([id, p.sha256, p.size, p.stored, f.from, f.to, f.cc, f.bcc, f.subject, f.messageId, f.date, f.dateDay, now]);
-      if (p.text) textRows.push([id, p.text]);
+      if (p.text === null) queuedRows.push([id]);
+      else if (p.text) textRows.push([id, p.text]);
     }
 
     // Quarantine rows, change log entries and UID marks, with ids allocated under the write lock.
@@ -118,6 +120,7 @@ export async function ingestPrepared(store: Store, prepared: Prepared[], opts: I
     const stmts: InStatement[] = [
       ...multiInsert("INSERT INTO blobs (id, sha256, raw_size, data, h_from, h_to, h_cc, h_bcc, h_subject, h_message_id, h_date, h_date_day, created_at)", blobRows),
       ...multiInsert("INSERT INTO blob_text (rowid, body)", textRows),
+      ...multiInsert("INSERT INTO word_index_queue (blob_id)", queuedRows),
       ...multiInsert("INSERT INTO messages (id, blob_id, direction, recipient, recipient_domain, sender, score, reason, state, received_at, expires_at, modseq, raw_size, state_changed_at)", messageRows),
       ...multiInsert("INSERT INTO changes (modseq, message_id, kind, recipient, recipient_domain, direction, at)", changeRows),
       ...multiInsert("INSERT INTO audit (at, actor, actor_kind, client_addr, action, message_id, detail)", auditRows),

@@ -4,7 +4,7 @@
  * start (or do not answer their start-up handshake), messages are prepared on the main thread.
  */
 import { availableParallelism } from "node:os";
-import { IngestError, prepare, type IngestItem, type Prepared } from "./prepare.ts";
+import { IngestError, prepare, wordsOfStored, type IngestItem, type PrepareOptions, type Prepared } from "./prepare.ts";
 
 type Result = { ok: Prepared } | { error: string; internal?: boolean };
 
@@ -18,7 +18,7 @@ export class PreparePool {
   private ready: Promise<boolean>;
   private next = 0;
   private seq = 0;
-  private waiting = new Map<number, { resolve: (r: Result[]) => void; reject: (e: Error) => void }>();
+  private waiting = new Map<number, { resolve: (r: unknown[]) => void; reject: (e: Error) => void }>();
 
   constructor(size = Math.max(1, Math.min(4, availableParallelism()))) {
     const started: Promise<boolean>[] = [];
@@ -28,7 +28,7 @@ export class PreparePool {
         let up!: (ok: boolean) => void;
         started.push(new Promise<boolean>((r) => (up = r)));
         w.onmessage = (e: MessageEvent) => {
-          const data = e.data as { ready?: boolean; id: number; results: Result[] };
+          const data = e.data as { ready?: boolean; id: number; results: unknown[] };
           if (data.ready) return up(true);
           this.waiting.get(data.id)?.resolve(data.results);
           this.waiting.delete(data.id);
@@ -55,10 +55,10 @@ export class PreparePool {
     return (await this.ready) ? this.workers.length : 0;
   }
 
-  private inline(items: IngestItem[]): (Prepared | IngestError)[] {
+  private inline(items: IngestItem[], options?: PrepareOptions): (Prepared | IngestError)[] {
     return items.map((item) => {
       try {
-        return prepare(item);
+        return prepare(item, options);
       } catch (e) {
         if (e instanceof IngestError) return e;
         throw e;
@@ -70,34 +70,57 @@ export class PreparePool {
    * Prepares items; each result is the prepared message or the IngestError that refused it.
    * The items' bytes may be moved to a worker: do not use `item.raw` after calling this.
    */
-  async prepare(items: IngestItem[]): Promise<(Prepared | IngestError)[]> {
+  async prepare(items: IngestItem[], options?: PrepareOptions): Promise<(Prepared | IngestError)[]> {
     if (items.length === 0) return [];
-    if (!(await this.ready) || this.workers.length === 0) return this.inline(items);
+    if (!(await this.ready) || this.workers.length === 0) return this.inline(items, options);
     // Split the batch across the workers; keep the order.
     const per = Math.ceil(items.length / this.workers.length);
     const parts: Promise<Result[]>[] = [];
     for (let i = 0; i < items.length; i += per) {
       const id = ++this.seq;
       const w = this.workers[this.next++ % this.workers.length];
-      parts.push(new Promise((resolve, reject) => this.waiting.set(id, { resolve, reject })));
+      parts.push(new Promise((resolve, reject) => this.waiting.set(id, { resolve: resolve as (r: unknown[]) => void, reject })));
       const part = items.slice(i, i + per);
       // Message bytes that own their whole buffer are moved to the worker, not copied; the
       // caller does not need them afterwards (prepare() keeps only compressed forms).
       const transfer = [...new Set(part.map((it) => it.raw.buffer).filter((b, j) => b instanceof ArrayBuffer && part[j].raw.byteOffset === 0 && part[j].raw.byteLength === b.byteLength))] as ArrayBuffer[];
-      w.postMessage({ id, items: part }, transfer);
+      w.postMessage({ id, items: part, options }, transfer);
     }
     let results: Result[];
     try {
       results = (await Promise.all(parts)).flat();
     } catch {
       this.close();
-      return this.inline(items);
+      return this.inline(items, options);
     }
     return results.map((r, i) => {
       if ("ok" in r) return r.ok;
       if (r.internal) throw new Error(r.error);
       return new IngestError(r.error);
     });
+  }
+
+  /** Word-index text for stored containers (the word indexer), in order, on one worker. */
+  async words(stored: Uint8Array[]): Promise<string[]> {
+    const inline = () => stored.map((s) => {
+      try {
+        return wordsOfStored(s);
+      } catch {
+        return "";
+      }
+    });
+    if (stored.length === 0) return [];
+    if (!(await this.ready) || this.workers.length === 0) return inline();
+    const id = ++this.seq;
+    const w = this.workers[this.next++ % this.workers.length];
+    const texts = new Promise<string[]>((resolve, reject) => this.waiting.set(id, { resolve: resolve as (r: unknown[]) => void, reject }));
+    w.postMessage({ id, stored });
+    try {
+      return await texts;
+    } catch {
+      this.close();
+      return inline();
+    }
   }
 
   close(): void {

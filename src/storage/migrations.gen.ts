@@ -12,5 +12,11 @@ export const migrations: EmbeddedMigration[] = [
     "when": 1795809182623,
     "hash": "c73e0c98879e8dddafaebd80b801772256f2a3e55f5fa092be96d421ebce5dc2",
     "sql": "-- Full-text index over the decoded text of each blob (IMAP SEARCH TEXT/BODY): word tokens\n-- (unicode61, case and diacritics folded), queried as word prefixes. Contentless (the text is\n-- recoverable from the blob) with contentless_delete so expiry can remove rows.\nCREATE VIRTUAL TABLE `blob_text` USING fts5(`body`, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');\n"
+  },
+  {
+    "tag": "0002_word_index_queue",
+    "when": 1795811563657,
+    "hash": "be10650d569c360d74d931717137f0e1c28e20ce4c1ce46b06c0324da84bf4cc",
+    "sql": "CREATE TABLE `word_index_queue` (\n\t`blob_id` integer PRIMARY KEY NOT NULL,\n\tFOREIGN KEY (`blob_id`) REFERENCES `blobs`(`id`) ON UPDATE no action ON DELETE cascade\n);\n"
   }
 ];

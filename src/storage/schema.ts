@@ -68,6 +68,15 @@ export const blobs = sqliteTable("blobs", {
   createdAt: integer("created_at").notNull(),
 });
 
+/**
+ * Blobs stored without their word-index entry yet (LMTP defers it to keep deliveries fast);
+ * the word indexer (quarantine/word-index.ts) fills blob_text in batches and empties this, and
+ * SEARCH TEXT/BODY catches it up first, so results never miss a message.
+ */
+export const wordIndexQueue = sqliteTable("word_index_queue", {
+  blobId: integer("blob_id").primaryKey().references(() => blobs.id, { onDelete: "cascade" }),
+});
+
 export const MESSAGE_STATES = ["caught", "releasing", "released", "deleted", "expired"] as const;
 export type MessageState = (typeof MESSAGE_STATES)[number];
 

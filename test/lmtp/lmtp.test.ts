@@ -8,6 +8,8 @@ import { connect } from "node:net";
 import nodemailer from "nodemailer";
 import { parseVerdictValue, verdictFromHeaders } from "../../src/lmtp/classify.ts";
 import { startLmtp } from "../../src/lmtp/server.ts";
+import { SearchFactCache } from "../../src/imap/search/cache.ts";
+import { WordIndexer } from "../../src/quarantine/word-index.ts";
 import { addDomain, rows, run, sampleMessage, tempStore, testConfig, waitFor, which } from "../delivery/harness.ts";
 
 describe("verdict headers", () => {
@@ -133,6 +135,56 @@ describe("LMTP listener", () => {
     // Everything acknowledged is in the database, read on a separate connection.
     assert.equal((await rows(t.store, "SELECT id FROM messages WHERE state = 'caught'")).length, n);
     assert.ok(srv.stats.commits < n, `group commit: ${srv.stats.commits} transactions for ${n} messages`);
+  });
+});
+
+describe("LMTP and the word index", () => {
+  const cleanups: (() => unknown)[] = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+  const deliver = async (port: number, body: string, to = "alice@example.com") => {
+    const tr = nodemailer.createTransport({ host: "127.0.0.1", port, lmtp: true, ignoreTLS: true } as never);
+    const info = await tr.sendMail({ envelope: { from: "s@bad.example", to: [to] }, raw: Buffer.from(sampleMessage({ body })) });
+    tr.close();
+    return Number(/quarantined as (\d+)/.exec(String(info.response))![1]);
+  };
+
+  test("a delivery is queued for the word index; SEARCH TEXT catches up first and finds it", async () => {
+    const t = await tempStore();
+    await addDomain(t.store, "example.com");
+    const words = new WordIndexer(t.store); // not started: only the search catches up
+    const config = testConfig({ dataDir: t.dir, lmtp: { enabled: true } });
+    const srv = await startLmtp({ store: t.store, config, host: "127.0.0.1", port: 0, words });
+    cleanups.push(() => t.cleanup(), () => words.stop(), () => srv.stop());
+    const id = await deliver(srv.port, "the zebracorn stampede");
+    const [{ blob_id: blobId }] = await rows<{ blob_id: number }>(t.store, "SELECT blob_id FROM messages WHERE id = ?", [id]);
+    assert.deepEqual(await rows(t.store, "SELECT blob_id FROM word_index_queue"), [{ blob_id: blobId }]);
+    assert.equal((await rows(t.store, "SELECT rowid FROM blob_text")).length, 0);
+    const facts = new SearchFactCache(t.store, words);
+    assert.deepEqual([...(await facts.textMatches("zebraco"))!], [Number(blobId)]);
+    assert.deepEqual([...(await facts.textMatches("stampede"))!], [Number(blobId)]);
+    assert.equal((await rows(t.store, "SELECT blob_id FROM word_index_queue")).length, 0);
+  });
+
+  test("the background indexer empties the queue once deliveries pause; expiry of a queued blob removes its queue row", async () => {
+    const t = await tempStore();
+    await addDomain(t.store, "example.com");
+    const words = new WordIndexer(t.store).start();
+    const config = testConfig({ dataDir: t.dir, lmtp: { enabled: true } });
+    const srv = await startLmtp({ store: t.store, config, host: "127.0.0.1", port: 0, words });
+    cleanups.push(() => t.cleanup(), () => words.stop(), () => srv.stop());
+    for (let i = 0; i < 5; i++) await deliver(srv.port, `batch word${i} quokka`, `u${i}@example.com`);
+    await waitFor("word index built in the background", async () => (await rows(t.store, "SELECT blob_id FROM word_index_queue")).length === 0, 5000, 50);
+    assert.equal((await rows(t.store, "SELECT rowid FROM blob_text WHERE blob_text MATCH 'quokka'")).length, 5);
+
+    // A blob collected while still queued takes its queue row with it (ON DELETE CASCADE).
+    await words.stop();
+    const id = await deliver(srv.port, "short lived");
+    const [{ blob_id: blobId }] = await rows<{ blob_id: number }>(t.store, "SELECT blob_id FROM messages WHERE id = ?", [id]);
+    assert.equal((await rows(t.store, "SELECT blob_id FROM word_index_queue")).length, 1);
+    await t.store.client.batch(["DELETE FROM messages WHERE blob_id = " + blobId, "DELETE FROM blobs WHERE id = " + blobId], "write");
+    assert.equal((await rows(t.store, "SELECT blob_id FROM word_index_queue")).length, 0);
   });
 });
 

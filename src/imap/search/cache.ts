@@ -4,6 +4,7 @@
  */
 import type { Store } from "../../storage/db.ts";
 import { scopeFilter, type Scope } from "../../quarantine/scope.ts";
+import type { WordIndexer } from "../../quarantine/word-index.ts";
 
 export interface SearchFacts {
   blobId: number;
@@ -26,7 +27,8 @@ const MAX = 200_000;
 export class SearchFactCache {
   private facts = new Map<number, SearchFacts>();
 
-  constructor(private store: Store) {}
+  /** words: catches up the word index deliveries left out, before a text search */
+  constructor(private store: Store, private words?: WordIndexer) {}
 
   /**
    * Loads the facts of every message in the quarantine (newest first, up to the cache's
@@ -91,6 +93,7 @@ export class SearchFactCache {
     const words = term.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
     if (words.length === 0) return null;
     const query = words.map((w) => `"${w}"*`).join(" AND ");
+    await this.words?.catchUp();
     const r = await this.store.client.execute({ sql: "SELECT rowid FROM blob_text WHERE blob_text MATCH ?", args: [query] });
     return new Set(r.rows.map((row) => Number(row.rowid)));
   }
