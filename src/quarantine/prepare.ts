@@ -49,9 +49,10 @@ export function prepare(item: IngestItem, opts: PrepareOptions = {}): Prepared {
   for (const r of recipients) if (!isAddress(r)) throw new IngestError(`invalid recipient address: ${JSON.stringify(r)}`);
   const raw = normalizeCrlf(item.raw);
   const sha256 = createHash("sha256").update(raw).digest("hex");
-  const index = indexMessage(raw);
+  const words = opts.words !== false;
+  const index = indexMessage(raw, { text: words });
   const stored = encodeMessage(raw, index.root, { envelope: index.envelope, bodyStructure: index.bodyStructure, body: index.body, tree: JSON.stringify(index.root) });
-  const text = opts.words === false ? null : indexedText(index.text);
+  const text = words ? indexedText(index.text) : null;
   return { item, recipients, size: raw.length, sha256, fields: index.fields, stored, text };
 }
 
