@@ -4,7 +4,7 @@
  * log and the audit log — all in one write transaction per batch, so a batch is either
  * wholly on disk or not at all.
  */
-import type { InStatement, Transaction } from "@libsql/client";
+import type { InStatement } from "@libsql/client";
 import { inWriteTransaction, type Store } from "../storage/db.ts";
 import { prepare, type IngestItem, type Prepared } from "./prepare.ts";
 import { domainOf, markKeysForRow, normalizeAddress } from "./scope.ts";
@@ -42,10 +42,22 @@ function multiInsert(head: string, rows: unknown[][], tail = ""): InStatement[] 
   return out;
 }
 
+type Row = Record<string, unknown>;
+/** The reads ingest makes inside its transaction (the client's async ones or the native writer's). */
+interface Reader {
+  all(sql: string, args?: unknown[]): Promise<Row[]> | Row[];
+}
+/** Rows for one table: `${head} VALUES (...) ${tail}`. */
+interface Insert {
+  head: string;
+  rows: unknown[][];
+  tail?: string;
+}
+
 /** The next AUTOINCREMENT ids of the tables ingest writes, read in one query under the write lock. */
-async function nextIds(tx: Transaction): Promise<{ blobs: number; messages: number; changes: number }> {
-  const r = await tx.execute("SELECT name, seq FROM sqlite_sequence WHERE name IN ('blobs', 'messages', 'changes')");
-  const seq = new Map(r.rows.map((row) => [row.name as string, Number(row.seq)]));
+async function nextIds(tx: Reader): Promise<{ blobs: number; messages: number; changes: number }> {
+  const rows = await tx.all("SELECT name, seq FROM sqlite_sequence WHERE name IN ('blobs', 'messages', 'changes')");
+  const seq = new Map(rows.map((row) => [row.name as string, Number(row.seq)]));
   return { blobs: (seq.get("blobs") ?? 0) + 1, messages: (seq.get("messages") ?? 0) + 1, changes: (seq.get("changes") ?? 0) + 1 };
 }
 
@@ -58,79 +70,103 @@ export async function ingestOne(store: Store, item: IngestItem, opts: IngestOpti
   return (await ingestBatch(store, [item], opts))[0];
 }
 
+/**
+ * Stores prepared messages in one write transaction. Local files go through the native writer
+ * (statements prepared once, one row each); a libSQL server through the client (multi-row
+ * statements in one batch, one round trip). Both run the same plan.
+ */
 export async function ingestPrepared(store: Store, prepared: Prepared[], opts: IngestOptions): Promise<IngestResult[]> {
   const now = opts.now ?? Date.now();
-  return inWriteTransaction(store, async (tx) => {
-    // Domains' retention, read inside the transaction so a concurrent change is seen consistently.
-    const domainRows = await tx.execute("SELECT name, retention_days FROM domains");
-    const retention = new Map(domainRows.rows.map((r) => [r.name as string, r.retention_days as number | null]));
-
-    // Blobs: reuse by hash (also within this batch), insert the new ones with explicit ids.
-    const hashes = [...new Set(prepared.map((p) => p.sha256))];
-    const blobIds = new Map<string, number>();
-    for (let i = 0; i < hashes.length; i += 500) {
-      const chunk = hashes.slice(i, i + 500);
-      const r = await tx.execute({ sql: `SELECT id, sha256 FROM blobs WHERE sha256 IN (${chunk.map(() => "?").join(",")})`, args: chunk });
-      for (const row of r.rows) blobIds.set(row.sha256 as string, Number(row.id));
-    }
-    const existing = new Set(blobIds.keys());
-    const next = await nextIds(tx);
-    let nextBlob = next.blobs;
-    const blobRows: unknown[][] = [];
-    const textRows: unknown[][] = [];
-    const queuedRows: unknown[][] = [];
-    for (const p of prepared) {
-      if (blobIds.has(p.sha256)) continue;
-      const id = nextBlob++;
-      blobIds.set(p.sha256, id);
-      const f = p.fields;
-      blobRows.push([id, p.sha256, p.size, p.stored, f.from, f.to, f.cc, f.bcc, f.subject, f.messageId, f.date, f.dateDay, now]);
-      if (p.text === null) queuedRows.push([id]);
-      else if (p.text) textRows.push([id, p.text]);
-    }
-
-    // Quarantine rows, change log entries and UID marks, with ids allocated under the write lock.
-    let nextMessage = next.messages;
-    let nextModseq = next.changes;
-    const messageRows: unknown[][] = [];
-    const changeRows: unknown[][] = [];
-    const auditRows: unknown[][] = [];
-    const marks = new Map<string, number>();
-    const results: IngestResult[] = [];
-    for (const p of prepared) {
-      const blobId = blobIds.get(p.sha256)!;
-      const direction = p.item.direction ?? "in";
-      const receivedAt = p.item.receivedAt ?? now;
-      const ids: number[] = [];
-      for (const rcpt of p.recipients) {
-        const id = nextMessage++;
-        const modseq = nextModseq++;
-        const domain = domainOf(rcpt);
-        const days = retention.get(domain) ?? opts.defaultRetentionDays;
-        const expiresAt = Math.max(receivedAt, now) + days * 86400_000;
-        messageRows.push([id, blobId, direction, rcpt, domain, p.item.sender ? normalizeAddress(p.item.sender) : "", p.item.score ?? null, p.item.reason ?? "", "caught", receivedAt, expiresAt, modseq, p.size, now]);
-        changeRows.push([modseq, id, "add", rcpt, domain, direction, now]);
-        auditRows.push([now, opts.actor ?? "system", opts.actorKind ?? "system", opts.clientAddr ?? null, "ingest", id, JSON.stringify({ recipient: rcpt, blob: blobId, direction })]);
-        for (const key of markKeysForRow(rcpt, domain, direction)) marks.set(key, id + 1);
-        ids.push(id);
+  const native = store.native();
+  if (native) {
+    return native.transaction(async (tx) => {
+      const { inserts, results } = await plan(tx, prepared, opts, now);
+      for (const ins of inserts) {
+        if (ins.rows.length === 0) continue;
+        const sql = `${ins.head} VALUES (${new Array(ins.rows[0].length).fill("?").join(",")}) ${ins.tail ?? ""}`;
+        for (const row of ins.rows) tx.run(sql, row);
       }
-      results.push({ ids, blobId, duplicateBlob: existing.has(p.sha256) });
-    }
-
-    const stmts: InStatement[] = [
-      ...multiInsert("INSERT INTO blobs (id, sha256, raw_size, data, h_from, h_to, h_cc, h_bcc, h_subject, h_message_id, h_date, h_date_day, created_at)", blobRows),
-      ...multiInsert("INSERT INTO blob_text (rowid, body)", textRows),
-      ...multiInsert("INSERT INTO word_index_queue (blob_id)", queuedRows),
-      ...multiInsert("INSERT INTO messages (id, blob_id, direction, recipient, recipient_domain, sender, score, reason, state, received_at, expires_at, modseq, raw_size, state_changed_at)", messageRows),
-      ...multiInsert("INSERT INTO changes (modseq, message_id, kind, recipient, recipient_domain, direction, at)", changeRows),
-      ...multiInsert("INSERT INTO audit (at, actor, actor_kind, client_addr, action, message_id, detail)", auditRows),
-      ...multiInsert(
-        "INSERT INTO uid_marks (scope, uid_next)",
-        [...marks].map(([k, n]) => [k, n]),
-        "ON CONFLICT(scope) DO UPDATE SET uid_next = max(uid_next, excluded.uid_next)",
-      ),
-    ];
-    await tx.batch(stmts);
+      return results;
+    });
+  }
+  return inWriteTransaction(store, async (tx) => {
+    const reader: Reader = { all: async (sql, args = []) => (await tx.execute({ sql, args: args as never[] })).rows as unknown as Row[] };
+    const { inserts, results } = await plan(reader, prepared, opts, now);
+    await tx.batch(inserts.flatMap((ins) => multiInsert(ins.head, ins.rows, ins.tail)));
     return results;
   });
+}
+
+/** Reads what ingest needs under the write lock and builds every row it writes. */
+async function plan(tx: Reader, prepared: Prepared[], opts: IngestOptions, now: number): Promise<{ inserts: Insert[]; results: IngestResult[] }> {
+  // Domains' retention, read inside the transaction so a concurrent change is seen consistently.
+  const domainRows = await tx.all("SELECT name, retention_days FROM domains");
+  const retention = new Map(domainRows.map((r) => [r.name as string, r.retention_days as number | null]));
+
+  // Blobs: reuse by hash (also within this batch), insert the new ones with explicit ids.
+  const hashes = [...new Set(prepared.map((p) => p.sha256))];
+  const blobIds = new Map<string, number>();
+  for (let i = 0; i < hashes.length; i += 500) {
+    const chunk = hashes.slice(i, i + 500);
+    const rows = await tx.all(`SELECT id, sha256 FROM blobs WHERE sha256 IN (${chunk.map(() => "?").join(",")})`, chunk);
+    for (const row of rows) blobIds.set(row.sha256 as string, Number(row.id));
+  }
+  const existing = new Set(blobIds.keys());
+  const next = await nextIds(tx);
+  let nextBlob = next.blobs;
+  const blobRows: unknown[][] = [];
+  const textRows: unknown[][] = [];
+  const queuedRows: unknown[][] = [];
+  for (const p of prepared) {
+    if (blobIds.has(p.sha256)) continue;
+    const id = nextBlob++;
+    blobIds.set(p.sha256, id);
+    const f = p.fields;
+    blobRows.push([id, p.sha256, p.size, p.stored, f.from, f.to, f.cc, f.bcc, f.subject, f.messageId, f.date, f.dateDay, now]);
+    if (p.text === null) queuedRows.push([id]);
+    else if (p.text) textRows.push([id, p.text]);
+  }
+
+  // Quarantine rows, change log entries and UID marks, with ids allocated under the write lock.
+  let nextMessage = next.messages;
+  let nextModseq = next.changes;
+  const messageRows: unknown[][] = [];
+  const changeRows: unknown[][] = [];
+  const auditRows: unknown[][] = [];
+  const marks = new Map<string, number>();
+  const results: IngestResult[] = [];
+  for (const p of prepared) {
+    const blobId = blobIds.get(p.sha256)!;
+    const direction = p.item.direction ?? "in";
+    const receivedAt = p.item.receivedAt ?? now;
+    const ids: number[] = [];
+    for (const rcpt of p.recipients) {
+      const id = nextMessage++;
+      const modseq = nextModseq++;
+      const domain = domainOf(rcpt);
+      const days = retention.get(domain) ?? opts.defaultRetentionDays;
+      const expiresAt = Math.max(receivedAt, now) + days * 86400_000;
+      messageRows.push([id, blobId, direction, rcpt, domain, p.item.sender ? normalizeAddress(p.item.sender) : "", p.item.score ?? null, p.item.reason ?? "", "caught", receivedAt, expiresAt, modseq, p.size, now]);
+      changeRows.push([modseq, id, "add", rcpt, domain, direction, now]);
+      auditRows.push([now, opts.actor ?? "system", opts.actorKind ?? "system", opts.clientAddr ?? null, "ingest", id, JSON.stringify({ recipient: rcpt, blob: blobId, direction })]);
+      for (const key of markKeysForRow(rcpt, domain, direction)) marks.set(key, id + 1);
+      ids.push(id);
+    }
+    results.push({ ids, blobId, duplicateBlob: existing.has(p.sha256) });
+  }
+
+  const inserts: Insert[] = [
+    { head: "INSERT INTO blobs (id, sha256, raw_size, data, h_from, h_to, h_cc, h_bcc, h_subject, h_message_id, h_date, h_date_day, created_at)", rows: blobRows },
+    { head: "INSERT INTO blob_text (rowid, body)", rows: textRows },
+    { head: "INSERT INTO word_index_queue (blob_id)", rows: queuedRows },
+    { head: "INSERT INTO messages (id, blob_id, direction, recipient, recipient_domain, sender, score, reason, state, received_at, expires_at, modseq, raw_size, state_changed_at)", rows: messageRows },
+    { head: "INSERT INTO changes (modseq, message_id, kind, recipient, recipient_domain, direction, at)", rows: changeRows },
+    { head: "INSERT INTO audit (at, actor, actor_kind, client_addr, action, message_id, detail)", rows: auditRows },
+    {
+      head: "INSERT INTO uid_marks (scope, uid_next)",
+      rows: [...marks].map(([k, n]) => [k, n]),
+      tail: "ON CONFLICT(scope) DO UPDATE SET uid_next = max(uid_next, excluded.uid_next)",
+    },
+  ];
+  return { inserts, results };
 }

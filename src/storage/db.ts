@@ -10,6 +10,7 @@ import { createClient, type Client, type Transaction } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrations } from "./migrations.gen.ts";
 import * as schema from "./schema.ts";
+import { NativeWriter } from "./native-writer.ts";
 import { serialiseWrites } from "./write-lock.ts";
 
 export type Db = LibSQLDatabase<typeof schema>;
@@ -19,6 +20,8 @@ export interface Store {
   db: Db;
   url: string;
   kind: "file" | "remote";
+  /** the ingest hot path's own connection (local files only; opened on first use) */
+  native(): NativeWriter | undefined;
   close(): void;
 }
 
@@ -45,7 +48,20 @@ export async function openStore(opts: OpenOptions): Promise<Store> {
     await client.execute("PRAGMA journal_mode=WAL");
   }
   const db = drizzle(client, { schema });
-  return { client, db, url: opts.url, kind, close: () => client.close() };
+  const path = resolve(opts.url.slice("file:".length));
+  const nativeUsable = kind === "file" && !opts.url.includes(":memory:") && !opts.url.includes("?");
+  let native: NativeWriter | undefined;
+  return {
+    client,
+    db,
+    url: opts.url,
+    kind,
+    native: () => (nativeUsable ? (native ??= new NativeWriter(path, opts.busyTimeoutMs ?? 5000)) : undefined),
+    close: () => {
+      native?.close();
+      client.close();
+    },
+  };
 }
 
 /** Applies the embedded migrations (safe to run again, and from several processes at once). */

@@ -52,6 +52,17 @@ class Mutex {
 /** One mutex per database file, shared by every client this process opens on it. */
 const mutexes = new Map<string, Mutex>();
 
+function mutexFor(key: string): Mutex {
+  let mutex = mutexes.get(key);
+  if (!mutex) mutexes.set(key, (mutex = new Mutex()));
+  return mutex;
+}
+
+/** Takes this process's write lock for a database file (a writer that is not a wrapped client). */
+export function acquireWriteLock(key: string, timeoutMs: number): Promise<() => void> {
+  return mutexFor(key).acquire(timeoutMs);
+}
+
 const WRITE = /^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b/i;
 
 function sqlOf(stmt: InStatement): string {
@@ -60,9 +71,7 @@ function sqlOf(stmt: InStatement): string {
 
 /** Wraps a client so writes (transactions, write batches, write statements) queue in this process. */
 export function serialiseWrites(client: Client, key: string, timeoutMs: number): Client {
-  let mutex = mutexes.get(key);
-  if (!mutex) mutexes.set(key, (mutex = new Mutex()));
-  const m = mutex;
+  const m = mutexFor(key);
 
   const transaction = async (mode: TransactionMode = "write"): Promise<Transaction> => {
     if (mode === "read") return client.transaction(mode);

@@ -103,3 +103,44 @@ test("a domain's new retention applies to the mail already held for it", async (
   assert.ok(res.expired >= 1);
   assert.equal(await n("SELECT count(*) AS n FROM messages WHERE id = ? AND state = 'expired'", r.ids[0]), 1);
 });
+
+test("the native writer (local files) and the client path (libSQL servers) store the same rows", async () => {
+  const stores: Store[] = [];
+  const dump = async (s: Store) => {
+    const q = async (sql: string) => (await s.client.execute(sql)).rows.map((r) => JSON.stringify(Object.values(r)));
+    return {
+      blobs: await q("SELECT id, sha256, raw_size, length(data), h_from, h_subject, h_message_id, h_date, h_date_day FROM blobs ORDER BY id"),
+      messages: await q("SELECT id, blob_id, direction, recipient, recipient_domain, sender, score, reason, state, received_at, expires_at, modseq, raw_size FROM messages ORDER BY id"),
+      changes: await q("SELECT modseq, message_id, kind, recipient, recipient_domain, direction FROM changes ORDER BY modseq"),
+      audit: await q("SELECT actor, action, message_id, detail FROM audit ORDER BY id"),
+      marks: await q("SELECT scope, uid_next FROM uid_marks ORDER BY scope"),
+      words: await q("SELECT rowid FROM blob_text WHERE blob_text MATCH 'alpha' ORDER BY rowid"),
+      queued: await q("SELECT blob_id FROM word_index_queue ORDER BY blob_id"),
+    };
+  };
+  const results = [];
+  for (const viaClient of [false, true]) {
+    const d = mkdtempSync(join(tmpdir(), "qingest-paths-"));
+    const opened = await openStore({ url: `file:${join(d, "q.db")}` });
+    await migrate(opened);
+    await opened.client.execute({ sql: "INSERT INTO domains (name, retention_days, created_at) VALUES ('example.com', 3, 0)", args: [] });
+    // what a remote store looks like to ingest: no native connection
+    const s: Store = viaClient ? { ...opened, native: () => undefined } : opened;
+    stores.push(opened);
+    const now = 1_800_000_000_000;
+    const { ingestPrepared, prepare } = await import("../../src/quarantine/ingest.ts");
+    await ingestPrepared(s, [
+      prepare({ raw: msg("alpha one"), recipients: ["a@example.com", "b@other.org"], sender: "S@Bad.Test", score: 9.5, reason: "r" }),
+      prepare({ raw: msg("alpha two"), recipients: ["a@example.com"], direction: "out" }, { words: false }),
+      prepare({ raw: msg("alpha one"), recipients: ["c@example.com"] }),
+    ], { defaultRetentionDays: 14, actor: "test", now });
+    await ingestPrepared(s, [prepare({ raw: msg("alpha three"), recipients: ["a@example.com"] })], { defaultRetentionDays: 14, now });
+    results.push(await dump(opened));
+    opened.close();
+    rmSync(d, { recursive: true, force: true });
+  }
+  assert.deepEqual(results[1], results[0]);
+  assert.equal(results[0].messages.length, 5);
+  assert.equal(results[0].blobs.length, 3, "a repeated message is stored once, in one batch too");
+  assert.deepEqual(results[0].queued.length, 1, "the message prepared without words is queued");
+});
