@@ -19,6 +19,7 @@ import { configSchema } from "../src/config/schema.ts";
 import { startLmtp } from "../src/lmtp/server.ts";
 import { PreparePool } from "../src/quarantine/prepare-pool.ts";
 import { WordIndexer } from "../src/quarantine/word-index.ts";
+import { WriterThread } from "../src/storage/writer-thread.ts";
 import { setLogQuiet } from "../src/observability/log.ts";
 import { migrate, openStore } from "../src/storage/db.ts";
 
@@ -77,10 +78,11 @@ async function lmtpBench(port: number, label: string, pidSpec: string[]): Promis
 const rate = (b: BenchLine) => Number(b.msgs_per_s ?? b.messages_per_s ?? NaN);
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-// One prepare pool for the whole process, as in `quarantined serve` (its workers live as long
-// as the server); each run gets a fresh database and LMTP listener.
+// One prepare pool and one writer thread for the whole process, as in `quarantined serve` (its
+// threads live as long as the server); each run gets a fresh database and LMTP listener.
 const pool = new PreparePool();
 await pool.workersReady();
+const writer = await WriterThread.start();
 
 /** One delivery run into a fresh database; then the word index is caught up and timed. */
 async function oursRun(label: string): Promise<BenchLine> {
@@ -90,7 +92,7 @@ async function oursRun(label: string): Promise<BenchLine> {
   await store.client.execute({ sql: "INSERT INTO domains (name, created_at) VALUES ('example.org', ?)", args: [Date.now()] });
   const config = v.parse(configSchema, { dataDir: dir, lmtp: { enabled: true, groupCommitMs: Number(values["group-commit-ms"]) } });
   const words = new WordIndexer(store, pool); // not started: caught up explicitly below
-  const srv = await startLmtp({ store, config, host: "127.0.0.1", port: 0, pool, words });
+  const srv = await startLmtp({ store, config, host: "127.0.0.1", port: 0, pool, words, writer: writer ?? false });
   const b = await lmtpBench(srv.port, label, ["--server-pid", String(process.pid)]);
   const stored = Number((await store.client.execute("SELECT count(*) AS n FROM messages")).rows[0].n);
   const t0 = performance.now();
@@ -103,7 +105,7 @@ async function oursRun(label: string): Promise<BenchLine> {
   console.log(JSON.stringify(b));
   console.log(
     `${label}: ${rate(b).toFixed(1)} msg/s, ${b.mb_per_s ?? "?"} MB/s, p50 ${b.p50_ms ?? "?"} ms, p95 ${b.p95_ms ?? "?"} ms; ${stored} rows stored, ` +
-      `${srv.stats.commits} transactions (${(stored / Math.max(1, srv.stats.commits)).toFixed(1)} msgs/commit); ` +
+      `${srv.stats.commits} transactions (${(stored / Math.max(1, srv.stats.commits)).toFixed(1)} msgs/commit, ${srv.stats.threadCommits} on the writer thread); ` +
       `word index for ${indexed} messages built afterwards in ${indexS.toFixed(2)} s (${(indexed / indexS).toFixed(0)} msg/s)`,
   );
   if (!b.ok || stored !== count) console.log(`WARNING: ok=${b.ok} stored=${stored} expected=${count} ${b.error ?? ""}`);
@@ -137,6 +139,7 @@ for (let run = 1; run <= Number(values.runs); run++) {
   if (withDovecot) theirs.push(rate(await dovecotRun(`dovecot-lmtp-r${run}`)));
 }
 pool.close();
+writer?.close();
 console.log(`quarantined LMTP ingest: ${median(ours).toFixed(1)} msg/s (median of ${ours.length}: ${ours.map((x) => x.toFixed(0)).join(", ")}), ${count} messages, concurrency ${concurrency}`);
 if (withDovecot) {
   console.log(`dovecot LMTP: ${median(theirs).toFixed(1)} msg/s (median of ${theirs.length}: ${theirs.map((x) => x.toFixed(0)).join(", ")})`);

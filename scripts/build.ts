@@ -62,7 +62,7 @@ let result: Bun.BuildOutput;
 try {
   result = await Bun.build({
     // Workers are separate entry points; Bun embeds them and resolves new Worker(new URL(...)) to them.
-    entrypoints: [entry, resolve(root, "src/prepare-worker.ts"), resolve(root, "src/codec-worker.ts")],
+    entrypoints: [entry, resolve(root, "src/prepare-worker.ts"), resolve(root, "src/codec-worker.ts"), resolve(root, "src/writer-worker.ts")],
     compile: { outfile, target: target as Bun.Build.CompileTarget },
     minify: true,
     bytecode: !values["no-bytecode"],

@@ -23,6 +23,7 @@ import { PreparePool } from "../quarantine/prepare-pool.ts";
 import { WordIndexer } from "../quarantine/word-index.ts";
 import { domainOf, normalizeAddress } from "../quarantine/scope.ts";
 import type { Store } from "../storage/db.ts";
+import { WriterThread } from "../storage/writer-thread.ts";
 import { verdictFromHeaders } from "./classify.ts";
 
 export interface LmtpOptions {
@@ -37,12 +38,18 @@ export interface LmtpOptions {
   words?: WordIndexer;
   /** prepare workers, shared with the word indexer (default: a pool of our own) */
   pool?: PreparePool;
+  /**
+   * the thread local-file commits run on (default: one of our own, started here); false: commit
+   * on the main thread
+   */
+  writer?: WriterThread | false;
 }
 
 export interface LmtpServer {
   port: number;
   host: string;
-  stats: { messages: number; rows: number; commits: number; rejected: number };
+  /** threadCommits: commits that ran on the writer thread */
+  stats: { messages: number; rows: number; commits: number; threadCommits: number; rejected: number };
   stop(): Promise<void>;
 }
 
@@ -56,6 +63,9 @@ interface Pending {
 
 /** Deliveries being prepared up to which the next is prepared on the main thread (2: best measured at 4 and 16 connections). */
 const INLINE_PREPARE_MAX = 2;
+
+/** Deliveries under way from which commits run on the writer thread. */
+const WRITER_THREAD_FROM = 8;
 
 /** Deliveries skip the word list: the word indexer adds it when they pause (word-index.ts). */
 const PREPARE_OPTIONS = { words: false };
@@ -81,6 +91,8 @@ class GroupCommitter {
   private timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
   private running: Promise<void> | undefined;
   commits = 0;
+  /** commits that ran on the writer thread */
+  threadCommits = 0;
 
   constructor(
     private readonly store: Store,
@@ -89,7 +101,19 @@ class GroupCommitter {
     /** deliveries past their DATA command and not yet answered (queued ones included) */
     private readonly underWay: () => number,
     private readonly onIngested?: (ids: number[]) => void,
+    private readonly writer?: WriterThread,
   ) {}
+
+  private ingest(prepared: Prepared[], opts: Parameters<typeof ingestPrepared>[2]): Promise<IngestResult[]> {
+    const file = this.store.localFile;
+    // Many deliveries under way: commit on the writer thread, so its transaction overlaps with
+    // reading and preparing the others. Few: commit here, where a thread hop only adds latency
+    // (measured: +10-20% at 16 connections on the thread, -5% at 4 and -10% at 1).
+    const offload = this.writer && file && this.underWay() >= WRITER_THREAD_FROM;
+    if (!offload) return ingestPrepared(this.store, prepared, opts);
+    this.threadCommits++;
+    return this.writer!.ingest(file!, prepared, opts);
+  }
 
   submit(prepared: Prepared, clientAddr: string | null): Promise<IngestResult> {
     return new Promise((resolve, reject) => {
@@ -145,7 +169,7 @@ class GroupCommitter {
   private async commit(list: Pending[], clientAddr: string | null): Promise<void> {
     const opts = { defaultRetentionDays: this.retentionDays, actor: "lmtp", actorKind: "system", clientAddr };
     try {
-      const results = await ingestPrepared(this.store, list.map((p) => p.prepared), opts);
+      const results = await this.ingest(list.map((p) => p.prepared), opts);
       this.commits++;
       list.forEach((p, i) => p.resolve(results[i]));
       this.onIngested?.(results.flatMap((r) => r.ids));
@@ -157,7 +181,7 @@ class GroupCommitter {
       // One bad message must not fail its neighbours: retry them one by one.
       for (const p of list) {
         try {
-          const [r] = await ingestPrepared(this.store, [p.prepared], opts);
+          const [r] = await this.ingest([p.prepared], opts);
           this.commits++;
           p.resolve(r);
           this.onIngested?.(r.ids);
@@ -210,12 +234,22 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
   // Deliveries past DATA and not yet answered, by session (a client that drops mid-DATA is
   // taken off in onClose), so the committer knows who may still join a commit.
   const underWay = new Set<string>();
-  const committer = new GroupCommitter(store, cfg.groupCommitMs, config.retention.defaultDays, () => underWay.size, (ids) => {
-    words.kick(ids.length);
-    opts.onIngested?.(ids);
-  });
+  const ownWriter = opts.writer === undefined && store.localFile ? await WriterThread.start() : undefined;
+  if (opts.writer === undefined && store.localFile && !ownWriter) log("warn", "lmtp.writer_thread_unavailable", { fallback: "main thread" });
+  const writer = opts.writer || ownWriter;
+  const committer = new GroupCommitter(
+    store,
+    cfg.groupCommitMs,
+    config.retention.defaultDays,
+    () => underWay.size,
+    (ids) => {
+      words.kick(ids.length);
+      opts.onIngested?.(ids);
+    },
+    writer,
+  );
   const recipients = new RecipientCheck(store);
-  const stats = { messages: 0, rows: 0, commits: 0, rejected: 0 };
+  const stats = { messages: 0, rows: 0, commits: 0, threadCommits: 0, rejected: 0 };
   let inFlight = 0;
 
   const server = new SMTPServer({
@@ -297,6 +331,7 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
             stats.messages++;
             stats.rows += res.ids.length;
             stats.commits = committer.commits;
+            stats.threadCommits = committer.threadCommits;
             // prepare() de-duplicates recipients; map each RCPT to its row.
             const byRcpt = new Map(prepared.recipients.map((r, i) => [r, res.ids[i]]));
             cb(null, rcpts.map((r) => `2.0.0 <${r}> quarantined as ${byRcpt.get(normalizeAddress(r)) ?? res.ids[0]}`));
@@ -312,14 +347,22 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
 
   const host = opts.host ?? cfg.host;
   const port = opts.port ?? cfg.port;
-  await new Promise<void>((resolve, reject) => {
-    const onError = (e: Error) => reject(e);
-    server.once("error", onError);
-    server.listen(port, host, () => {
-      server.off("error", onError);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      server.once("error", onError);
+      server.listen(port, host, () => {
+        server.off("error", onError);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    // not listening: stop the threads started for it, so the process can exit
+    ownWriter?.close();
+    if (!opts.words) await words.stop();
+    if (!opts.pool) pool.close();
+    throw e;
+  }
   server.on("error", (e: Error) => log("warn", "lmtp.error", { error: String(e) }));
   const addr = server.server.address() as AddressInfo;
   log("info", "lmtp.listening", { host, port: addr.port });
@@ -330,6 +373,8 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
     async stop() {
       await new Promise<void>((r) => server.close(() => r()));
       await committer.close();
+      if (ownWriter) ownWriter.close();
+      else if (writer && store.localFile) writer.forget(store.localFile);
       if (!opts.words) await words.stop();
       if (!opts.pool) pool.close();
     },

@@ -22,6 +22,8 @@ export interface Store {
   kind: "file" | "remote";
   /** the ingest hot path's own connection (local files only; opened on first use) */
   native(): NativeWriter | undefined;
+  /** the database file, for connections of other threads (local files only) */
+  localFile?: { path: string; busyTimeoutMs: number };
   close(): void;
 }
 
@@ -57,6 +59,7 @@ export async function openStore(opts: OpenOptions): Promise<Store> {
     url: opts.url,
     kind,
     native: () => (nativeUsable ? (native ??= new NativeWriter(path, opts.busyTimeoutMs ?? 5000)) : undefined),
+    localFile: nativeUsable ? { path, busyTimeoutMs: opts.busyTimeoutMs ?? 5000 } : undefined,
     close: () => {
       native?.close();
       client.close();

@@ -136,6 +136,24 @@ describe("LMTP listener", () => {
     assert.equal((await rows(t.store, "SELECT id FROM messages WHERE state = 'caught'")).length, n);
     assert.ok(srv.stats.commits < n, `group commit: ${srv.stats.commits} transactions for ${n} messages`);
   });
+
+  test("at 16 connections commits run on the writer thread; every 250 is durable", async () => {
+    const { t, srv } = await setup();
+    const tr = nodemailer.createTransport({ host: "127.0.0.1", port: srv.port, lmtp: true, ignoreTLS: true, pool: true, maxConnections: 16 } as never);
+    const n = 160;
+    const infos = await Promise.all(
+      Array.from({ length: n }, (_, i) => tr.sendMail({ envelope: { from: "s@bad.example", to: [`u${i % 7}@example.com`] }, raw: Buffer.from(sampleMessage()) })),
+    );
+    tr.close();
+    for (const info of infos) assert.match(String(info.response), /^250 /);
+    assert.equal((await rows(t.store, "SELECT id FROM messages WHERE state = 'caught'")).length, n);
+    assert.ok(srv.stats.threadCommits > 0, `writer thread used: ${srv.stats.threadCommits} of ${srv.stats.commits} commits`);
+    // ids are unique and UID marks cover them, whichever thread wrote them
+    const ids = (await rows<{ id: number }>(t.store, "SELECT id FROM messages")).map((r) => Number(r.id));
+    assert.equal(new Set(ids).size, n);
+    const [mark] = await rows<{ m: number }>(t.store, "SELECT max(uid_next) AS m FROM uid_marks");
+    assert.equal(Number(mark.m), Math.max(...ids) + 1);
+  });
 });
 
 describe("LMTP and the word index", () => {
