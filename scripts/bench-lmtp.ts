@@ -4,7 +4,10 @@
  * in this process, on a fresh database. A 250 means the transaction committed (WAL, the
  * SQLite default synchronous=FULL), the same durability Dovecot gives with fsync.
  *
- *   bun scripts/bench-lmtp.ts [--count 2000] [--concurrency 4] [--runs 1] [--dovecot]
+ *   bun scripts/bench-lmtp.ts [--count 2000] [--concurrency 1,4,16] [--runs 1] [--dovecot]
+ *
+ * Each concurrency (LMTP connections of the load client) is measured in turn; a table of
+ * medians and ratios ends the output.
  *
  * --dovecot also runs the same workload against the reference Dovecot on 127.0.0.1:21024
  * (start it first with ../shared/bench/dovecot/setup-dovecot.sh) and prints the ratio.
@@ -26,7 +29,7 @@ import { migrate, openStore } from "../src/storage/db.ts";
 const { values } = parseArgs({
   options: {
     count: { type: "string", default: "2000" },
-    concurrency: { type: "string", default: "4" },
+    concurrency: { type: "string", default: "1,4,16" },
     runs: { type: "string", default: "1" },
     corpus: { type: "string", default: "/tmp/lmtpcorpus" },
     bench: { type: "string", default: "/work/shared/bench" },
@@ -35,7 +38,9 @@ const { values } = parseArgs({
   },
 });
 const count = Number(values.count);
-const concurrency = Number(values.concurrency);
+const concurrencies = values.concurrency!.split(",").map(Number);
+if (concurrencies.some((c) => !Number.isInteger(c) || c < 1)) throw new Error(`--concurrency: positive integers separated by commas, not ${values.concurrency}`);
+let concurrency = concurrencies[0];
 setLogQuiet(true);
 
 function node(args: string[]): Promise<string> {
@@ -128,20 +133,30 @@ async function dovecotRun(label: string): Promise<BenchLine> {
   return d;
 }
 
-// A warm-up run of each first (not counted): a server that has run for a while has its code
-// compiled by the JIT; Dovecot's LMTP processes exist. Then the two alternate.
-await oursRun("quarantined-lmtp-warmup");
-if (withDovecot) await dovecotRun("dovecot-lmtp-warmup");
-const ours: number[] = [];
-const theirs: number[] = [];
-for (let run = 1; run <= Number(values.runs); run++) {
-  ours.push(rate(await oursRun(`quarantined-lmtp-r${run}`)));
-  if (withDovecot) theirs.push(rate(await dovecotRun(`dovecot-lmtp-r${run}`)));
+// Per concurrency: a warm-up run of each first (not counted): a server that has run for a while
+// has its code compiled by the JIT; Dovecot's LMTP processes exist. Then the two alternate.
+const table: string[] = [];
+for (const c of concurrencies) {
+  concurrency = c;
+  await oursRun(`quarantined-lmtp-c${c}-warmup`);
+  if (withDovecot) await dovecotRun(`dovecot-lmtp-c${c}-warmup`);
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let run = 1; run <= Number(values.runs); run++) {
+    ours.push(rate(await oursRun(`quarantined-lmtp-c${c}-r${run}`)));
+    if (withDovecot) theirs.push(rate(await dovecotRun(`dovecot-lmtp-c${c}-r${run}`)));
+  }
+  const list = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(" / ");
+  console.log(`quarantined LMTP ingest: ${median(ours).toFixed(1)} msg/s (median of ${ours.length}: ${list(ours)}), ${count} messages, concurrency ${c}`);
+  if (withDovecot) {
+    console.log(`dovecot LMTP: ${median(theirs).toFixed(1)} msg/s (median of ${theirs.length}: ${list(theirs)})`);
+    console.log(`ratio quarantined/dovecot = ${(median(ours) / median(theirs)).toFixed(2)}×`);
+  }
+  table.push(
+    `| ${c} | **${median(ours).toFixed(0)}** (${list(ours)}) | ` +
+      (withDovecot ? `**${median(theirs).toFixed(0)}** (${list(theirs)}) | ${(median(ours) / median(theirs)).toFixed(2)}× |` : "– | – |"),
+  );
 }
 pool.close();
 writer?.close();
-console.log(`quarantined LMTP ingest: ${median(ours).toFixed(1)} msg/s (median of ${ours.length}: ${ours.map((x) => x.toFixed(0)).join(", ")}), ${count} messages, concurrency ${concurrency}`);
-if (withDovecot) {
-  console.log(`dovecot LMTP: ${median(theirs).toFixed(1)} msg/s (median of ${theirs.length}: ${theirs.map((x) => x.toFixed(0)).join(", ")})`);
-  console.log(`ratio quarantined/dovecot = ${(median(ours) / median(theirs)).toFixed(2)}×`);
-}
+console.log(`\n| connections | quarantined msg/s | Dovecot msg/s | ratio |\n|---|---|---|---|\n${table.join("\n")}`);
