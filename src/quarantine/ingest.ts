@@ -72,8 +72,8 @@ export async function ingestOne(store: Store, item: IngestItem, opts: IngestOpti
 
 /**
  * Stores prepared messages in one write transaction. Local files go through the native writer
- * (statements prepared once, one row each); a libSQL server through the client (multi-row
- * statements in one batch, one round trip). Both run the same plan.
+ * (statements prepared once and reused); a libSQL server through the client (one batch, one
+ * round trip). Both run the same plan and the same multi-row statements.
  */
 export async function ingestPrepared(store: Store, prepared: Prepared[], opts: IngestOptions): Promise<IngestResult[]> {
   const now = opts.now ?? Date.now();
@@ -81,10 +81,11 @@ export async function ingestPrepared(store: Store, prepared: Prepared[], opts: I
   if (native) {
     return native.transaction(async (tx) => {
       const { inserts, results } = await plan(tx, prepared, opts, now);
-      for (const ins of inserts) {
-        if (ins.rows.length === 0) continue;
-        const sql = `${ins.head} VALUES (${new Array(ins.rows[0].length).fill("?").join(",")}) ${ins.tail ?? ""}`;
-        for (const row of ins.rows) tx.run(sql, row);
+      // Multi-row statements here too: FTS5 flushes its pending terms at every statement, so a
+      // row per statement would write tiny index segments (seen: 56 more free pages per 10,000).
+      for (const stmt of inserts.flatMap((ins) => multiInsert(ins.head, ins.rows, ins.tail))) {
+        const { sql, args } = stmt as { sql: string; args: unknown[] };
+        tx.run(sql, args);
       }
       return results;
     });
