@@ -10,6 +10,7 @@ import { openFromConfig } from "./cli/context.ts";
 import { kick as kickWorkers, OutboxWorker, registerWorker } from "./delivery/index.ts";
 import { createHttpApp, createOpsApp, type HttpDeps } from "./http/app.ts";
 import { startImap, type ImapServer } from "./imap/server.ts";
+import { PreparePool } from "./quarantine/prepare-pool.ts";
 import { WordIndexer } from "./quarantine/word-index.ts";
 import { startLmtp, type LmtpServer } from "./lmtp/server.ts";
 import { log } from "./observability/log.ts";
@@ -79,8 +80,11 @@ async function startAll(config: Config, stops: (() => unknown)[]): Promise<Runni
   stops.push(tls.watch());
 
   const credentials = new CredentialCache({ ttlMs: config.limits.credentialCacheSeconds * 1000 });
-  // The word index LMTP deliveries leave out, built in the background here (and by SEARCH).
-  const words = new WordIndexer(store).start();
+  // The word index LMTP deliveries leave out, built in the background here (and by SEARCH); with
+  // LMTP on, the indexer and LMTP share one pool of prepare workers.
+  const preparePool = config.lmtp.enabled ? new PreparePool() : undefined;
+  const words = new WordIndexer(store, preparePool).start();
+  stops.unshift(() => preparePool?.close());
   stops.unshift(() => words.stop());
   const imap = await startImap({ config, store, tls, credentials, words, onQueued: () => kickWorkers() });
   stops.unshift(() => imap.stop());
@@ -156,7 +160,7 @@ async function startAll(config: Config, stops: (() => unknown)[]): Promise<Runni
 
   let lmtp: LmtpServer | undefined;
   if (config.lmtp.enabled) {
-    lmtp = await startLmtp({ store, config, words });
+    lmtp = await startLmtp({ store, config, words, pool: preparePool });
     stops.unshift(() => lmtp!.stop());
   }
 

@@ -34,8 +34,9 @@ export class WordIndexer {
   /** blobs indexed by this process since start */
   indexed = 0;
 
-  constructor(private readonly store: Store, pool?: PreparePool) {
-    this.pool = pool;
+  /** pool: prepare workers to share (not closed by stop()); default: one of our own, made on first use */
+  constructor(private readonly store: Store, private readonly sharedPool?: PreparePool) {
+    this.pool = sharedPool;
   }
 
   /** Background indexing: a poll for other processes' deliveries, plus kick() after our own. */
@@ -115,6 +116,6 @@ export class WordIndexer {
     clearTimeout(this.quiet);
     clearInterval(this.poll);
     await this.running?.catch(() => {});
-    this.pool?.close();
+    if (!this.sharedPool) this.pool?.close();
   }
 }

@@ -137,6 +137,38 @@ describe("LMTP listener", () => {
     assert.ok(srv.stats.commits < n, `group commit: ${srv.stats.commits} transactions for ${n} messages`);
   });
 
+  test("a client that drops mid-DATA stores nothing, and the next delivery commits at once", async () => {
+    const { t, srv } = await setup();
+    await new Promise<void>((resolve, reject) => {
+      const s = connect(srv.port, "127.0.0.1");
+      let buf = "";
+      const script = ["LHLO x", "MAIL FROM:<s@bad.example>", "RCPT TO:<u@example.com>", "DATA"];
+      s.on("data", (d) => {
+        buf += d.toString("latin1");
+        if (!/\r\n$/.test(buf)) return;
+        if (buf.startsWith("354")) {
+          s.write("Subject: half a message\r\n\r\nthe rest never comes");
+          setTimeout(() => s.destroy(), 50);
+          return resolve();
+        }
+        buf = "";
+        const line = script.shift();
+        if (line) s.write(line + "\r\n");
+      });
+      s.on("error", reject);
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal((await rows(t.store, "SELECT id FROM messages")).length, 0);
+    // Nothing is left counted as under way: the next commit does not wait for the dropped one.
+    const tr = nodemailer.createTransport({ host: "127.0.0.1", port: srv.port, lmtp: true, ignoreTLS: true } as never);
+    const started = performance.now();
+    const info = await tr.sendMail({ envelope: { from: "s@bad.example", to: ["u@example.com"] }, raw: Buffer.from(sampleMessage()) });
+    tr.close();
+    assert.match(String(info.response), /^250 /);
+    assert.ok(performance.now() - started < 1000);
+    assert.equal((await rows(t.store, "SELECT id FROM messages")).length, 1);
+  });
+
   test("at 16 connections commits run on the writer thread; every 250 is durable", async () => {
     const { t, srv } = await setup();
     const tr = nodemailer.createTransport({ host: "127.0.0.1", port: srv.port, lmtp: true, ignoreTLS: true, pool: true, maxConnections: 16 } as never);
