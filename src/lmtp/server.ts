@@ -259,6 +259,9 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
     logger: false,
     authOptional: true,
     disabledCommands: ["AUTH", "STARTTLS"],
+    // a local hand-off: no PTR lookup per connection (an appliance without working DNS would
+    // otherwise hold every new connection for the resolver's timeout)
+    disableReverseLookup: true,
     size: cfg.maxMessageBytes,
     maxClients: 1000,
     closeTimeout: 5000,
