@@ -109,7 +109,7 @@ class GroupCommitter {
     // Many deliveries under way: commit on the writer thread, so its transaction overlaps with
     // reading and preparing the others. Few: commit here, where a thread hop only adds latency
     // (measured: +10-20% at 16 connections on the thread, -5% at 4 and -10% at 1).
-    const offload = this.writer && file && this.underWay() >= WRITER_THREAD_FROM;
+    const offload = this.writer?.usable && file && this.underWay() >= WRITER_THREAD_FROM;
     if (!offload) return ingestPrepared(this.store, prepared, opts);
     this.threadCommits++;
     return this.writer!.ingest(file!, prepared, opts);

@@ -10,6 +10,7 @@
  * and the caller ingests on the main thread.
  */
 import type { IngestOptions, IngestResult, Prepared } from "../quarantine/ingest.ts";
+import { log } from "../observability/log.ts";
 import { acquireWriteLock } from "./write-lock.ts";
 
 function workerUrl(): string {
@@ -24,11 +25,16 @@ export interface LocalFile {
   busyTimeoutMs: number;
 }
 
+/** A transaction that has not answered after this long means a stuck thread (SQLite's own busy wait is 5 s). */
+const REPLY_TIMEOUT_MS = 30_000;
+
 export class WriterThread {
   private seq = 0;
+  /** set once the thread crashed or stopped answering: callers then write on their own thread */
+  private broken: Error | undefined;
   private waiting = new Map<number, { resolve: (r: IngestResult[]) => void; reject: (e: Error) => void }>();
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(private readonly worker: Worker, private readonly replyTimeoutMs: number) {
     worker.onmessage = (e: MessageEvent) => {
       const data = e.data as { id: number; results?: IngestResult[]; error?: string };
       const w = this.waiting.get(data.id);
@@ -37,11 +43,23 @@ export class WriterThread {
       if (data.error !== undefined) w.reject(new Error(data.error));
       else w.resolve(data.results!);
     };
-    worker.onerror = (e: ErrorEvent) => this.failAll(new Error(`writer thread failed: ${e.message}`));
+    worker.onerror = (e: ErrorEvent) => this.fail(new Error(`writer thread failed: ${e.message}`));
+  }
+
+  /** False once the thread crashed or stopped answering. */
+  get usable(): boolean {
+    return this.broken === undefined;
+  }
+
+  private fail(e: Error): void {
+    if (!this.broken) log("error", "writer_thread.failed", { error: e.message, fallback: "main thread" });
+    this.broken ??= e;
+    this.failAll(e);
+    this.worker.terminate();
   }
 
   /** A writer thread, or undefined when one cannot start (within 5 s). */
-  static async start(): Promise<WriterThread | undefined> {
+  static async start(opts: { replyTimeoutMs?: number } = {}): Promise<WriterThread | undefined> {
     let worker: Worker;
     try {
       worker = new Worker(workerUrl(), { type: "module" });
@@ -63,12 +81,14 @@ export class WriterThread {
       worker.terminate();
       return undefined;
     }
-    return new WriterThread(worker);
+    return new WriterThread(worker, opts.replyTimeoutMs ?? REPLY_TIMEOUT_MS);
   }
 
   /** ingestPrepared() into the local database `file` on the worker: resolves once committed. */
   async ingest(file: LocalFile, prepared: Prepared[], opts: IngestOptions): Promise<IngestResult[]> {
+    if (this.broken) throw this.broken;
     const release = await acquireWriteLock(file.path, file.busyTimeoutMs);
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const id = ++this.seq;
       const done = new Promise<IngestResult[]>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
@@ -76,8 +96,10 @@ export class WriterThread {
       // copied, not moved: the caller may retry a failed batch message by message.
       const slim = prepared.map((p) => ({ ...p, item: { ...p.item, raw: EMPTY } }));
       this.worker.postMessage({ id, file, prepared: slim, opts });
+      timer = setTimeout(() => this.fail(new Error(`writer thread did not answer in ${this.replyTimeoutMs} ms`)), this.replyTimeoutMs);
       return await done;
     } finally {
+      clearTimeout(timer);
       release();
     }
   }

@@ -64,3 +64,19 @@ test("an error on the writer thread is a rejection, and the thread keeps working
   const [r] = await writer!.ingest(good.localFile!, [prepare({ raw: message(100), recipients: ["u@example.com"] })], { defaultRetentionDays: 14 });
   assert.equal(r.ids.length, 1);
 });
+
+test("a thread that stops answering is given up after the reply timeout: the batch is refused, later calls fail at once", async () => {
+  const stuck = await WriterThread.start({ replyTimeoutMs: 300 });
+  assert.ok(stuck);
+  // a thread that is gone without a word (as if hung)
+  (stuck as unknown as { worker: Worker }).worker.terminate();
+  const store = await freshStore();
+  const t0 = performance.now();
+  await assert.rejects(stuck.ingest(store.localFile!, [prepare({ raw: message(200), recipients: ["u@example.com"] })], { defaultRetentionDays: 14 }), /did not answer/);
+  assert.ok(performance.now() - t0 < 3000);
+  assert.equal(stuck.usable, false);
+  await assert.rejects(stuck.ingest(store.localFile!, [prepare({ raw: message(201), recipients: ["u@example.com"] })], { defaultRetentionDays: 14 }), /did not answer/);
+  // the write lock was given back: this thread can write
+  await store.client.execute("INSERT INTO meta (key, value) VALUES ('after', 'ok')");
+  stuck.close();
+});
