@@ -82,7 +82,8 @@ export class WordIndexer {
 
   private async drain(): Promise<number> {
     let total = 0;
-    for (;;) {
+    // stop() ends a run between batches; what is left stays queued for the next start
+    while (!this.stopped) {
       const r = await this.store.client.execute({
         sql: "SELECT q.blob_id AS id, b.data AS data FROM word_index_queue q JOIN blobs b ON b.id = q.blob_id ORDER BY q.blob_id LIMIT ?",
         args: [BATCH],
@@ -109,6 +110,7 @@ export class WordIndexer {
       total += done;
       this.indexed += done;
     }
+    return total;
   }
 
   async stop(): Promise<void> {
