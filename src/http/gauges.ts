@@ -17,6 +17,7 @@ const g = {
   outboxOverdue: gauge("quarantined_outbox_overdue_items", "Pending outbox rows overdue by more than the readiness threshold"),
   training: gauge("quarantined_training_reports", "Training reports by state"),
   trainingOldest: gauge("quarantined_training_oldest_pending_seconds", "Age of the oldest pending training report in seconds (0 when none)"),
+  wordIndexQueued: gauge("quarantined_word_index_queued_blobs", "Messages stored by LMTP whose search words are not indexed yet (SEARCH TEXT waits for them)"),
   dbUp: gauge("quarantined_metrics_database_up", "1 when the last metrics read from the database succeeded"),
   memory: gauge("quarantined_process_memory_bytes", "Process memory by kind (rss, heap_used, heap_total, external)"),
   lag: gauge("quarantined_event_loop_lag_seconds", "Largest event-loop delay seen over the last sampling window, in seconds"),
@@ -132,6 +133,7 @@ export class OpsGauges {
     g.outboxOldest.set({}, o.outbox.oldestPendingSeconds);
     g.trainingOldest.set({}, o.training.oldestPendingSeconds);
     g.outboxOverdue.set({}, o.outboxOverdue);
+    g.wordIndexQueued.set({}, o.wordIndexQueued);
   }
 
   dispose(): void {

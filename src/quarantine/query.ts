@@ -343,16 +343,19 @@ export interface Overview {
   training: QueueSummary;
   /** outbox rows due for more than `overdueMs` that nobody picked up */
   outboxOverdue: number;
+  /** blobs whose word-index entry the word indexer has yet to build (quarantine/word-index.ts) */
+  wordIndexQueued: number;
 }
 
 export async function overview(store: Store, overdueMs = 15 * 60_000): Promise<Overview> {
   const now = Date.now();
-  const [m, o, t, od] = await store.client.batch(
+  const [m, o, t, od, wq] = await store.client.batch(
     [
       "SELECT state, direction, count(*) AS n, coalesce(sum(raw_size), 0) AS bytes FROM messages GROUP BY state, direction",
       "SELECT state, count(*) AS n, min(created_at) AS oldest FROM outbox GROUP BY state",
       "SELECT state, count(*) AS n, min(created_at) AS oldest FROM training_reports GROUP BY state",
       { sql: "SELECT count(*) AS n FROM outbox WHERE state = 'pending' AND next_attempt_at < ? AND (lease_until IS NULL OR lease_until < ?)", args: [now - overdueMs, now] },
+      "SELECT count(*) AS n FROM word_index_queue",
     ],
     "read",
   );
@@ -361,6 +364,7 @@ export async function overview(store: Store, overdueMs = 15 * 60_000): Promise<O
     outbox: summarize(o.rows as unknown as Record<string, unknown>[]),
     training: summarize(t.rows as unknown as Record<string, unknown>[]),
     outboxOverdue: Number(od.rows[0].n),
+    wordIndexQueued: Number(wq.rows[0].n),
   };
 }
 

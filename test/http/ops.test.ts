@@ -103,6 +103,7 @@ test("/metrics parses as Prometheus text and has the gauges; counters move", asy
   assert.equal(m1.get('quarantined_outbox_items{state="done"}'), 1);
   assert.equal(m1.get("quarantined_outbox_oldest_pending_seconds"), 0);
   assert.equal(m1.get("quarantined_metrics_database_up"), 1);
+  assert.equal(m1.get("quarantined_word_index_queued_blobs"), 0);
   assert.ok(m1.get('quarantined_process_memory_bytes{kind="rss"}')! > 1e6);
   assert.ok(m1.has("quarantined_event_loop_lag_seconds"));
   assert.ok(m1.has('quarantined_build_info{version="test"}'));
