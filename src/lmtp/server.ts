@@ -3,6 +3,7 @@
  * any MTA delivers quarantined mail here. Off by default, loopback by default, no AUTH or
  * TLS (it is a local hand-off; bind it elsewhere only on a trusted network).
  *
+ * - Protocol: connection.ts (one per client; at most 1,000 connections, more get 421).
  * - RCPT: a recipient is known when its domain is in `domains`, or an account (user login,
  *   domain login) or alias covers it; others get 550 5.1.1 unless lmtp.unknownRecipients is
  *   "accept".
@@ -14,8 +15,7 @@
  *   arrive while a commit is being prepared or running share the next transaction (group
  *   commit, lmtp.groupCommitMs), which is what makes concurrent delivery fast.
  */
-import type { AddressInfo } from "node:net";
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
+import net, { type AddressInfo } from "node:net";
 import type { Config } from "../config/index.ts";
 import { log } from "../observability/log.ts";
 import { IngestError, ingestPrepared, prepare, type IngestItem, type IngestResult, type Prepared } from "../quarantine/ingest.ts";
@@ -25,6 +25,7 @@ import { domainOf, normalizeAddress } from "../quarantine/scope.ts";
 import type { Store } from "../storage/db.ts";
 import { WriterThread } from "../storage/writer-thread.ts";
 import { verdictFromHeaders } from "./classify.ts";
+import { LmtpConnection, type LmtpHandlers } from "./connection.ts";
 
 export interface LmtpOptions {
   store: Store;
@@ -64,6 +65,9 @@ interface Pending {
 /** Deliveries being prepared up to which the next is prepared on the main thread (2: best measured at 4 and 16 connections). */
 const INLINE_PREPARE_MAX = 2;
 
+/** Connections beyond which new ones get 421. */
+const MAX_CONNECTIONS = 1000;
+
 /** Deliveries under way from which commits run on the writer thread. */
 const WRITER_THREAD_FROM = 8;
 
@@ -77,12 +81,6 @@ function prepareInline(item: IngestItem): (Prepared | IngestError)[] {
     if (e instanceof IngestError) return [e];
     throw e;
   }
-}
-
-function smtpError(code: number, message: string): Error {
-  const e = new Error(message) as Error & { responseCode: number };
-  e.responseCode = code;
-  return e;
 }
 
 /** Collects deliveries and ingests them in shared transactions. */
@@ -231,9 +229,9 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
   const direction = cfg.direction === "outgoing" ? "out" : "in";
   const pool = opts.pool ?? new PreparePool();
   const words = opts.words ?? new WordIndexer(store, pool).start();
-  // Deliveries past DATA and not yet answered, by session (a client that drops mid-DATA is
-  // taken off in onClose), so the committer knows who may still join a commit.
-  const underWay = new Set<string>();
+  // Deliveries past DATA and not yet answered (a client that drops mid-DATA is taken off when
+  // its connection closes), so the committer knows who may still join a commit.
+  let underWay = 0;
   const ownWriter = opts.writer === undefined && store.localFile ? await WriterThread.start() : undefined;
   if (opts.writer === undefined && store.localFile && !ownWriter) log("warn", "lmtp.writer_thread_unavailable", { fallback: "main thread" });
   const writer = opts.writer || ownWriter;
@@ -241,7 +239,7 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
     store,
     cfg.groupCommitMs,
     config.retention.defaultDays,
-    () => underWay.size,
+    () => underWay,
     (ids) => {
       words.kick(ids.length);
       opts.onIngested?.(ids);
@@ -252,100 +250,75 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
   const stats = { messages: 0, rows: 0, commits: 0, threadCommits: 0, rejected: 0 };
   let inFlight = 0;
 
-  const server = new SMTPServer({
-    lmtp: true,
-    name: config.hostname,
-    banner: "quarantined",
-    logger: false,
-    authOptional: true,
-    disabledCommands: ["AUTH", "STARTTLS"],
-    // a local hand-off: no PTR lookup per connection (an appliance without working DNS would
-    // otherwise hold every new connection for the resolver's timeout)
-    disableReverseLookup: true,
-    size: cfg.maxMessageBytes,
-    maxClients: 1000,
-    closeTimeout: 5000,
-    onConnect(_session, cb) {
-      cb();
+  const handlers: LmtpHandlers = {
+    hostname: config.hostname,
+    maxMessageBytes: cfg.maxMessageBytes,
+    maxRecipients: cfg.maxRecipients,
+    underWay: (on) => void (underWay += on ? 1 : -1),
+    async checkRecipient(address) {
+      const rcpt = normalizeAddress(address);
+      if (!/^[^@\s]+@[^@\s]+$/.test(rcpt)) return `550 5.1.3 <${address}>: bad recipient address syntax`;
+      if (cfg.unknownRecipients === "accept") return undefined;
+      try {
+        if (await recipients.known(rcpt)) return undefined;
+      } catch (e) {
+        log("error", "lmtp.rcpt_lookup_failed", { error: String(e) });
+        return "451 4.3.0 Temporary lookup failure";
+      }
+      stats.rejected++;
+      return `550 5.1.1 <${address}>: unknown recipient, no quarantine for this domain`;
     },
-    onMailFrom(_address, _session, cb) {
-      cb();
-    },
-    onRcptTo(address, session, cb) {
-      const rcpt = normalizeAddress(address.address);
-      if (session.envelope.rcptTo.length >= cfg.maxRecipients) return cb(smtpError(452, "4.5.3 Too many recipients"));
-      if (!/^[^@\s]+@[^@\s]+$/.test(rcpt)) return cb(smtpError(550, `5.1.3 <${address.address}>: bad recipient address syntax`));
-      if (cfg.unknownRecipients === "accept") return cb();
-      recipients.known(rcpt).then(
-        (ok) => {
-          if (ok) return cb();
-          stats.rejected++;
-          cb(smtpError(550, `5.1.1 <${address.address}>: unknown recipient, no quarantine for this domain`));
-        },
-        (e) => {
-          log("error", "lmtp.rcpt_lookup_failed", { error: String(e) });
-          cb(smtpError(451, "4.3.0 Temporary lookup failure"));
-        },
-      );
-    },
-    onClose(session) {
-      underWay.delete(session.id);
-    },
-    onData(stream: SMTPServerDataStream, session: SMTPServerSession, done) {
-      underWay.add(session.id);
-      const cb = (err: Error | null, message?: string | string[]) => {
-        underWay.delete(session.id);
-        (done as (e: Error | null, m?: string | string[]) => void)(err, message);
-      };
-      const chunks: Buffer[] = [];
-      let size = 0;
-      stream.on("data", (c: Buffer) => {
-        if (stream.sizeExceeded) return; // smtp-server answers 552 per recipient itself
-        size += c.length;
-        chunks.push(c);
-      });
-      stream.on("end", () => {
-        if (stream.sizeExceeded || size > cfg.maxMessageBytes) return cb(smtpError(552, `5.3.4 Message exceeds the maximum size of ${cfg.maxMessageBytes} bytes`));
-        const rcpts = session.envelope.rcptTo.map((r) => r.address);
-        const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-        const refuse = (e: unknown) => {
-          const code = e instanceof IngestError ? 554 : 451;
-          cb(smtpError(code, `${code === 554 ? "5.6.0" : "4.3.0"} Cannot store message: ${(e as Error).message}`));
-        };
-        let item: IngestItem;
-        try {
-          const verdict = verdictFromHeaders(raw, cfg.scoreHeaders);
-          const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
-          item = { raw, recipients: rcpts, sender: from, score: verdict.score, reason: verdict.reason, direction };
-        } catch (e) {
-          return refuse(e);
-        }
-        // With few deliveries in flight, preparing here is quicker than a hop to a worker; under
-        // load the prepare workers take it so the main thread keeps talking LMTP and committing.
-        inFlight++;
-        const prepared$ = inFlight <= INLINE_PREPARE_MAX ? Promise.resolve().then(() => prepareInline(item)) : pool.prepare([item], PREPARE_OPTIONS);
-        prepared$.finally(() => inFlight--);
-        prepared$.then(([prepared]) => {
-          if (prepared instanceof IngestError) return refuse(prepared);
-          return commit(prepared);
-        }, refuse);
-        const commit = (prepared: Prepared) => committer.submit(prepared, session.remoteAddress ?? null).then(
-          (res) => {
-            stats.messages++;
-            stats.rows += res.ids.length;
-            stats.commits = committer.commits;
-            stats.threadCommits = committer.threadCommits;
-            // prepare() de-duplicates recipients; map each RCPT to its row.
-            const byRcpt = new Map(prepared.recipients.map((r, i) => [r, res.ids[i]]));
-            cb(null, rcpts.map((r) => `2.0.0 <${r}> quarantined as ${byRcpt.get(normalizeAddress(r)) ?? res.ids[0]}`));
-          },
-          (e) => {
-            log("error", "lmtp.ingest_failed", { error: String(e) });
-            cb(smtpError(451, "4.3.0 Temporary failure storing the message, try again"));
-          },
-        );
-      });
-    },
+    deliver: (message) => deliver(message.raw, message.from, message.recipients, message.remoteAddress),
+  };
+
+  /** Stores one message for its accepted recipients; the reply lines, one per recipient. */
+  async function deliver(raw: Buffer, from: string, rcpts: string[], clientAddr: string | null): Promise<string[]> {
+    const all = (line: string) => rcpts.map(() => line);
+    const refusal = (e: unknown) => all(e instanceof IngestError ? `554 5.6.0 Cannot store message: ${(e as Error).message}` : `451 4.3.0 Cannot store message: ${(e as Error).message}`);
+    let item: IngestItem;
+    try {
+      const verdict = verdictFromHeaders(raw, cfg.scoreHeaders);
+      item = { raw, recipients: rcpts, sender: from, score: verdict.score, reason: verdict.reason, direction };
+    } catch (e) {
+      return refusal(e);
+    }
+    // With few deliveries in flight, preparing here is quicker than a hop to a worker; under
+    // load the prepare workers take it so the main thread keeps talking LMTP and committing.
+    inFlight++;
+    let prepared: Prepared | IngestError;
+    try {
+      [prepared] = inFlight <= INLINE_PREPARE_MAX ? prepareInline(item) : await pool.prepare([item], PREPARE_OPTIONS);
+    } catch (e) {
+      return refusal(e);
+    } finally {
+      inFlight--;
+    }
+    if (prepared instanceof IngestError) return refusal(prepared);
+    let res: IngestResult;
+    try {
+      res = await committer.submit(prepared, clientAddr);
+    } catch (e) {
+      log("error", "lmtp.ingest_failed", { error: String(e) });
+      return all("451 4.3.0 Temporary failure storing the message, try again");
+    }
+    stats.messages++;
+    stats.rows += res.ids.length;
+    stats.commits = committer.commits;
+    stats.threadCommits = committer.threadCommits;
+    // prepare() de-duplicates recipients; map each RCPT to its row.
+    const byRcpt = new Map(prepared.recipients.map((r, i) => [r, res.ids[i]]));
+    return rcpts.map((r) => `250 2.0.0 <${r}> quarantined as ${byRcpt.get(normalizeAddress(r)) ?? res.ids[0]}`);
+  }
+
+  const connections = new Set<LmtpConnection>();
+  const server = net.createServer((socket) => {
+    if (connections.size >= MAX_CONNECTIONS) {
+      socket.end("421 4.3.2 Too many connections, try again later\r\n");
+      return;
+    }
+    const c = new LmtpConnection(socket, handlers);
+    connections.add(c);
+    socket.on("close", () => connections.delete(c));
   });
 
   const host = opts.host ?? cfg.host;
@@ -367,14 +340,23 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
     throw e;
   }
   server.on("error", (e: Error) => log("warn", "lmtp.error", { error: String(e) }));
-  const addr = server.server.address() as AddressInfo;
+  const addr = server.address() as AddressInfo;
   log("info", "lmtp.listening", { host, port: addr.port });
   return {
     port: addr.port,
     host,
     stats,
     async stop() {
-      await new Promise<void>((r) => server.close(() => r()));
+      // No new connections; idle ones are told so; deliveries under way get up to 5 s to finish.
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      const until = Date.now() + 5000;
+      for (;;) {
+        for (const c of connections) if (!c.busy) c.close("421 4.3.2 Server shutting down");
+        if (connections.size === 0 || Date.now() > until) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const c of connections) c.close();
+      await closed;
       await committer.close();
       if (ownWriter) ownWriter.close();
       else if (writer && store.localFile) writer.forget(store.localFile);
