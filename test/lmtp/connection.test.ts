@@ -7,6 +7,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { LmtpConnection, unstuff, type LmtpHandlers } from "../../src/lmtp/connection.ts";
+import { onLines } from "../helpers/lines.ts";
 
 const delivered: { raw: Buffer; from: string; recipients: string[] }[] = [];
 let underWay = 0;
@@ -31,18 +32,11 @@ async function talk(parts: (string | Buffer)[], replies: number, pauseMs = 0): P
   const s = net.connect(port, "127.0.0.1");
   s.setNoDelay(true);
   const lines: string[] = [];
-  let buf = "";
   let finals = 0;
   const done = new Promise<void>((resolve) => {
-    s.on("data", (d) => {
-      buf += d.toString("latin1");
-      let i: number;
-      while ((i = buf.indexOf("\r\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        lines.push(line);
-        if (line[3] !== "-" && ++finals >= replies) resolve();
-      }
+    onLines(s, (line) => {
+      lines.push(line);
+      if (line[3] !== "-" && ++finals >= replies) resolve();
     });
     s.on("close", () => resolve());
     setTimeout(resolve, 5000);

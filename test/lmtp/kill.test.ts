@@ -13,12 +13,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrate, openStore } from "../../src/storage/db.ts";
 import { sampleMessage } from "../delivery/harness.ts";
+import { onLines } from "../helpers/lines.ts";
 
 /** One LMTP connection delivering messages one after another until stopped; returns the acknowledged ids. */
 function deliverLoop(port: number, acked: number[], stop: { now: boolean }): Promise<void> {
   return new Promise((resolve) => {
     const s = connect(port, "127.0.0.1");
-    let buf = "";
     let state: "greeting" | "lhlo" | "mail" | "rcpt" | "data" | "body" = "greeting";
     const send = (line: string) => s.write(line + "\r\n");
     const next = () => {
@@ -26,26 +26,20 @@ function deliverLoop(port: number, acked: number[], stop: { now: boolean }): Pro
       state = "mail";
       send("MAIL FROM:<s@bad.example>");
     };
-    s.on("data", (d) => {
-      buf += d.toString("latin1");
-      let i: number;
-      while ((i = buf.indexOf("\r\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        if (line[3] === "-") continue; // multi-line reply
-        const code = Number(line.slice(0, 3));
-        if (state === "greeting") (state = "lhlo"), send("LHLO killtest");
-        else if (state === "lhlo") next();
-        else if (state === "mail") (state = "rcpt"), send("RCPT TO:<victim@example.com>");
-        else if (state === "rcpt") (state = "data"), send("DATA");
-        else if (state === "data" && code === 354) {
-          state = "body";
-          s.write(Buffer.concat([Buffer.from(sampleMessage({ body: "kill test\r\n" })), Buffer.from(".\r\n")]));
-        } else if (state === "body") {
-          const m = /quarantined as (\d+)/.exec(line);
-          if (code === 250 && m) acked.push(Number(m[1]));
-          next();
-        }
+    onLines(s, (line) => {
+      if (line[3] === "-") return; // multi-line reply
+      const code = Number(line.slice(0, 3));
+      if (state === "greeting") (state = "lhlo"), send("LHLO killtest");
+      else if (state === "lhlo") next();
+      else if (state === "mail") (state = "rcpt"), send("RCPT TO:<victim@example.com>");
+      else if (state === "rcpt") (state = "data"), send("DATA");
+      else if (state === "data" && code === 354) {
+        state = "body";
+        s.write(Buffer.concat([Buffer.from(sampleMessage({ body: "kill test\r\n" })), Buffer.from(".\r\n")]));
+      } else if (state === "body") {
+        const m = /quarantined as (\d+)/.exec(line);
+        if (code === 250 && m) acked.push(Number(m[1]));
+        next();
       }
     });
     s.on("error", () => resolve());

@@ -10,6 +10,7 @@ import { parseVerdictValue, verdictFromHeaders } from "../../src/lmtp/classify.t
 import { startLmtp } from "../../src/lmtp/server.ts";
 import { SearchFactCache } from "../../src/imap/search/cache.ts";
 import { WordIndexer } from "../../src/quarantine/word-index.ts";
+import { onLines } from "../helpers/lines.ts";
 import { addDomain, rows, run, sampleMessage, tempStore, testConfig, waitFor, which } from "../delivery/harness.ts";
 
 describe("verdict headers", () => {
@@ -242,7 +243,6 @@ describe("LMTP and the word index", () => {
 function rawLmtp(port: number, lines: string[]): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const s = connect(port, "127.0.0.1");
-    let buf = "";
     const out: string[] = [];
     let step = -1;
     let waiting = 1; // greeting
@@ -256,17 +256,11 @@ function rawLmtp(port: number, lines: string[]): Promise<string[]> {
       else if (lines[step - 1] === "DATA") waiting = lines.filter((x) => x.startsWith("RCPT")).length; // one per recipient
       else waiting = 1;
     };
-    s.on("data", (d) => {
-      buf += d.toString("latin1");
-      let i: number;
-      while ((i = buf.indexOf("\r\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        out.push(line);
-        if (/^\d{3} /.test(line)) {
-          waiting--;
-          if (waiting <= 0) next();
-        }
+    onLines(s, (line) => {
+      out.push(line);
+      if (/^\d{3} /.test(line)) {
+        waiting--;
+        if (waiting <= 0) next();
       }
     });
     s.on("close", () => resolve(out));
