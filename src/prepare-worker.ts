@@ -14,14 +14,7 @@ type Job = { id: number; items: IngestItem[]; options?: PrepareOptions } | { id:
 self.onmessage = (e: MessageEvent) => {
   const job = e.data as Job;
   if ("stored" in job) {
-    const texts = job.stored.map((s) => {
-      try {
-        return wordsOfStored(s);
-      } catch {
-        return ""; // unreadable container: nothing to index (FETCH reports it)
-      }
-    });
-    return self.postMessage({ id: job.id, results: texts });
+    return self.postMessage({ id: job.id, results: job.stored.map(wordsOfStored) });
   }
   const transfer: ArrayBuffer[] = [];
   const results = job.items.map((item) => {

@@ -102,13 +102,7 @@ export class PreparePool {
 
   /** Word-index text for stored containers (the word indexer), in order, on one worker. */
   async words(stored: Uint8Array[]): Promise<string[]> {
-    const inline = () => stored.map((s) => {
-      try {
-        return wordsOfStored(s);
-      } catch {
-        return "";
-      }
-    });
+    const inline = () => stored.map(wordsOfStored);
     if (stored.length === 0) return [];
     if (!(await this.ready) || this.workers.length === 0) return inline();
     const id = ++this.seq;

@@ -56,9 +56,13 @@ export function prepare(item: IngestItem, opts: PrepareOptions = {}): Prepared {
   return { item, recipients, size: raw.length, sha256, fields: index.fields, stored, text };
 }
 
-/** The word-index text of a stored container (the word indexer's half of prepare()). */
+/** The word-index text of a stored container (the word indexer's half of prepare()); "" for an unreadable one (FETCH reports those). */
 export function wordsOfStored(stored: Uint8Array): string {
-  return indexedText(indexMessage(decodeMessage(stored)).text);
+  try {
+    return indexedText(indexMessage(decodeMessage(stored)).text);
+  } catch {
+    return "";
+  }
 }
 
 /**
