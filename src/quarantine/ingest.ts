@@ -29,15 +29,15 @@ export interface IngestOptions {
 const MAX_VARS = 30000;
 
 /** Multi-row INSERT statements, chunked under SQLite's variable limit. */
-function multiInsert(head: string, rows: unknown[][], tail = ""): InStatement[] {
+function multiInsert(head: string, rows: unknown[][], tail = ""): { sql: string; args: unknown[] }[] {
   if (rows.length === 0) return [];
   const width = rows[0].length;
   const per = Math.max(1, Math.floor(MAX_VARS / width));
   const ph = `(${new Array(width).fill("?").join(",")})`;
-  const out: InStatement[] = [];
+  const out: { sql: string; args: unknown[] }[] = [];
   for (let i = 0; i < rows.length; i += per) {
     const chunk = rows.slice(i, i + per);
-    out.push({ sql: `${head} VALUES ${chunk.map(() => ph).join(",")} ${tail}`, args: chunk.flat() as never[] });
+    out.push({ sql: `${head} VALUES ${chunk.map(() => ph).join(",")} ${tail}`, args: chunk.flat() });
   }
   return out;
 }
@@ -47,13 +47,6 @@ type Row = Record<string, unknown>;
 interface Reader {
   all(sql: string, args?: unknown[]): Promise<Row[]> | Row[];
 }
-/** Rows for one table: `${head} VALUES (...) ${tail}`. */
-interface Insert {
-  head: string;
-  rows: unknown[][];
-  tail?: string;
-}
-
 /** The next AUTOINCREMENT ids of the tables ingest writes, read in one query under the write lock. */
 async function nextIds(tx: Reader): Promise<{ blobs: number; messages: number; changes: number }> {
   const rows = await tx.all("SELECT name, seq FROM sqlite_sequence WHERE name IN ('blobs', 'messages', 'changes')");
@@ -80,26 +73,25 @@ export async function ingestPrepared(store: Store, prepared: Prepared[], opts: I
   const native = store.native();
   if (native) {
     return native.transaction(async (tx) => {
-      const { inserts, results } = await plan(tx, prepared, opts, now);
-      // Multi-row statements here too: FTS5 flushes its pending terms at every statement, so a
-      // row per statement would write tiny index segments (seen: 56 more free pages per 10,000).
-      for (const stmt of inserts.flatMap((ins) => multiInsert(ins.head, ins.rows, ins.tail))) {
-        const { sql, args } = stmt as { sql: string; args: unknown[] };
-        tx.run(sql, args);
-      }
+      const { statements, results } = await plan(tx, prepared, opts, now);
+      for (const stmt of statements) tx.run(stmt.sql, stmt.args);
       return results;
     });
   }
   return inWriteTransaction(store, async (tx) => {
     const reader: Reader = { all: async (sql, args = []) => (await tx.execute({ sql, args: args as never[] })).rows as unknown as Row[] };
-    const { inserts, results } = await plan(reader, prepared, opts, now);
-    await tx.batch(inserts.flatMap((ins) => multiInsert(ins.head, ins.rows, ins.tail)));
+    const { statements, results } = await plan(reader, prepared, opts, now);
+    await tx.batch(statements as InStatement[]);
     return results;
   });
 }
 
-/** Reads what ingest needs under the write lock and builds every row it writes. */
-async function plan(tx: Reader, prepared: Prepared[], opts: IngestOptions, now: number): Promise<{ inserts: Insert[]; results: IngestResult[] }> {
+/**
+ * Reads what ingest needs under the write lock and builds the statements that write it:
+ * multi-row INSERTs on both paths (FTS5 flushes its pending terms at every statement, so a row
+ * per statement wrote tiny index segments: 56 more free pages per 10,000 messages).
+ */
+async function plan(tx: Reader, prepared: Prepared[], opts: IngestOptions, now: number): Promise<{ statements: { sql: string; args: unknown[] }[]; results: IngestResult[] }> {
   // Domains' retention, read inside the transaction so a concurrent change is seen consistently.
   const domainRows = await tx.all("SELECT name, retention_days FROM domains");
   const retention = new Map(domainRows.map((r) => [r.name as string, r.retention_days as number | null]));
@@ -156,18 +148,18 @@ async function plan(tx: Reader, prepared: Prepared[], opts: IngestOptions, now: 
     results.push({ ids, blobId, duplicateBlob: existing.has(p.sha256) });
   }
 
-  const inserts: Insert[] = [
-    { head: "INSERT INTO blobs (id, sha256, raw_size, data, h_from, h_to, h_cc, h_bcc, h_subject, h_message_id, h_date, h_date_day, created_at)", rows: blobRows },
-    { head: "INSERT INTO blob_text (rowid, body)", rows: textRows },
-    { head: "INSERT INTO word_index_queue (blob_id)", rows: queuedRows },
-    { head: "INSERT INTO messages (id, blob_id, direction, recipient, recipient_domain, sender, score, reason, state, received_at, expires_at, modseq, raw_size, state_changed_at)", rows: messageRows },
-    { head: "INSERT INTO changes (modseq, message_id, kind, recipient, recipient_domain, direction, at)", rows: changeRows },
-    { head: "INSERT INTO audit (at, actor, actor_kind, client_addr, action, message_id, detail)", rows: auditRows },
-    {
-      head: "INSERT INTO uid_marks (scope, uid_next)",
-      rows: [...marks].map(([k, n]) => [k, n]),
-      tail: "ON CONFLICT(scope) DO UPDATE SET uid_next = max(uid_next, excluded.uid_next)",
-    },
+  const statements = [
+    ...multiInsert("INSERT INTO blobs (id, sha256, raw_size, data, h_from, h_to, h_cc, h_bcc, h_subject, h_message_id, h_date, h_date_day, created_at)", blobRows),
+    ...multiInsert("INSERT INTO blob_text (rowid, body)", textRows),
+    ...multiInsert("INSERT INTO word_index_queue (blob_id)", queuedRows),
+    ...multiInsert("INSERT INTO messages (id, blob_id, direction, recipient, recipient_domain, sender, score, reason, state, received_at, expires_at, modseq, raw_size, state_changed_at)", messageRows),
+    ...multiInsert("INSERT INTO changes (modseq, message_id, kind, recipient, recipient_domain, direction, at)", changeRows),
+    ...multiInsert("INSERT INTO audit (at, actor, actor_kind, client_addr, action, message_id, detail)", auditRows),
+    ...multiInsert(
+      "INSERT INTO uid_marks (scope, uid_next)",
+      [...marks].map(([k, n]) => [k, n]),
+      "ON CONFLICT(scope) DO UPDATE SET uid_next = max(uid_next, excluded.uid_next)",
+    ),
   ];
-  return { inserts, results };
+  return { statements, results };
 }
