@@ -2,6 +2,7 @@
  * Reads behind an IMAP view of Caught: the UID list, UIDNEXT, per-account flags, the rows a
  * FETCH needs, message bytes, and the change feed. Every query carries the scope filter.
  */
+import { log } from "../observability/log.ts";
 import { decodeMessage } from "../storage/codec.ts";
 import type { CodecPool } from "../storage/codec-pool.ts";
 import type { Store } from "../storage/db.ts";
@@ -57,6 +58,9 @@ export interface Change {
 }
 
 export class Mailbox {
+  /** whether the codec workers read blobs themselves (local files; off after a failure) */
+  private workerReads = true;
+
   /** `codec`: decompress message bytes in a worker (IMAP server); inline when absent. */
   constructor(readonly store: Store, private codec?: CodecPool) {}
 
@@ -140,6 +144,27 @@ export class Mailbox {
   async bytes(scope: Scope, uids: number[]): Promise<Map<number, Uint8Array>> {
     const f = scopeFilter(scope);
     const out = new Map<number, Uint8Array>();
+    const file = this.store.localFile;
+    if (this.workerReads && this.codec?.available && file) {
+      try {
+        // Scope checked here (ids → blobs, no data); the workers read and decode the blobs.
+        for (let i = 0; i < uids.length; i += 500) {
+          const chunk = uids.slice(i, i + 500);
+          const r = await this.store.client.execute({
+            sql: `SELECT m.id, m.blob_id FROM messages m WHERE m.id IN (${chunk.map(() => "?").join(",")}) AND ${f.sql}`,
+            args: [...chunk, ...f.args],
+          });
+          const decoded = await this.codec.readAndDecode(file, r.rows.map((row) => Number(row.blob_id)));
+          r.rows.forEach((row, j) => decoded[j] && out.set(Number(row.id), decoded[j]!));
+        }
+        return out;
+      } catch (e) {
+        // e.g. the workers cannot open the file: read here from now on
+        this.workerReads = false;
+        log("warn", "mailbox.worker_reads_failed", { error: String(e), fallback: "main thread" });
+        out.clear();
+      }
+    }
     for (let i = 0; i < uids.length; i += 500) {
       const chunk = uids.slice(i, i + 500);
       const r = await this.store.client.execute({

@@ -5,8 +5,9 @@
  */
 import { availableParallelism } from "node:os";
 import { decodeMessage } from "./codec.ts";
+import type { LocalFile } from "./writer-thread.ts";
 
-type Pending = { resolve: (out: Uint8Array[]) => void; reject: (e: Error) => void };
+type Pending = { resolve: (out: (Uint8Array | null)[]) => void; reject: (e: Error) => void };
 type Stored = ArrayBuffer;
 
 function workerUrl(): string {
@@ -25,7 +26,7 @@ export class CodecPool {
       try {
         const w = new Worker(workerUrl(), { type: "module" });
         w.onmessage = (e: MessageEvent) => {
-          const d = e.data as { ready?: boolean; id: number; out?: Uint8Array[]; error?: string };
+          const d = e.data as { ready?: boolean; id: number; out?: (Uint8Array | null)[]; error?: string };
           if (d.ready) return void this.ready++;
           const p = this.waiting.get(d.id);
           this.waiting.delete(d.id);
@@ -48,12 +49,29 @@ export class CodecPool {
     this.close();
   }
 
-  private send(w: Worker, items: Stored[]): Promise<Uint8Array[]> {
+  private send(w: Worker, job: { items: Stored[] } | { file: LocalFile; blobIds: number[] }): Promise<(Uint8Array | null)[]> {
     const id = ++this.seq;
-    const result = new Promise<Uint8Array[]>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    const result = new Promise<(Uint8Array | null)[]>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
     // The stored bytes are handed over, not copied.
-    w.postMessage({ id, items }, items);
+    w.postMessage({ id, ...job }, "items" in job ? job.items : []);
     return result;
+  }
+
+  /** Whether every worker answered its start-up handshake (else callers decode inline). */
+  get available(): boolean {
+    return this.workers.length > 0 && this.ready === this.workers.length;
+  }
+
+  /**
+   * Reads the stored containers of `blobIds` from a local database file and decodes them, on
+   * the workers (each reads its share on its own connection). null for a blob that is gone.
+   */
+  async readAndDecode(file: LocalFile, blobIds: number[]): Promise<(Uint8Array | null)[]> {
+    const n = this.workers.length;
+    const per = Math.ceil(blobIds.length / n);
+    const parts: Promise<(Uint8Array | null)[]>[] = [];
+    for (let i = 0, w = 0; i < blobIds.length; i += per, w++) parts.push(this.send(this.workers[w], { file, blobIds: blobIds.slice(i, i + per) }));
+    return (await Promise.all(parts)).flat();
   }
 
   /** Decodes each stored container back into the message, split across the workers. */
@@ -61,10 +79,10 @@ export class CodecPool {
     const n = this.ready === this.workers.length ? this.workers.length : 0;
     if (n === 0 || items.length === 0) return items.map((it) => decodeMessage(it));
     const per = Math.ceil(items.length / n);
-    const parts: Promise<Uint8Array[]>[] = [];
-    for (let i = 0, w = 0; i < items.length; i += per, w++) parts.push(this.send(this.workers[w], items.slice(i, i + per)));
+    const parts: Promise<(Uint8Array | null)[]>[] = [];
+    for (let i = 0, w = 0; i < items.length; i += per, w++) parts.push(this.send(this.workers[w], { items: items.slice(i, i + per) }));
     // A failed worker has already taken its buffers: this command fails, later ones run inline.
-    return (await Promise.all(parts)).flat();
+    return (await Promise.all(parts)).flat() as Uint8Array[];
   }
 
   close(): void {

@@ -144,3 +144,27 @@ test("the native writer (local files) and the client path (libSQL servers) store
   assert.equal(results[0].blobs.length, 3, "a repeated message is stored once, in one batch too");
   assert.deepEqual(results[0].queued.length, 1, "the message prepared without words is queued");
 });
+
+test("message bytes read by the codec workers: byte-exact, scoped, and read here when the workers cannot", async () => {
+  const { CodecPool } = await import("../../src/storage/codec-pool.ts");
+  const codec = new CodecPool(2);
+  try {
+    await new Promise((r) => setTimeout(r, 300)); // worker handshakes
+    assert.ok(codec.available, "codec workers started");
+    const raw = msg("worker read");
+    const a = await ingestOne(store, { raw, recipients: ["w1@example.com"] }, { defaultRetentionDays: 14 });
+    const b = await ingestOne(store, { raw: msg("other tenant"), recipients: ["w2@other.org"] }, { defaultRetentionDays: 14 });
+    const mb = new Mailbox(store, codec);
+    const got = await mb.bytes(admin, [...a.ids, ...b.ids]);
+    assert.deepEqual(Buffer.from(got.get(a.ids[0])!), Buffer.from(raw));
+    assert.equal(got.size, 2);
+    // the scope is applied before the workers read anything
+    const domain: Scope = { kind: "domain", accountId: 2, login: "example.com", domain: "example.com" };
+    assert.deepEqual([...(await mb.bytes(domain, [...a.ids, ...b.ids])).keys()], a.ids);
+    // workers that cannot open the file: the same answer, read on this thread
+    const broken = new Mailbox({ ...store, localFile: { path: join(dir, "missing-dir", "q.db"), busyTimeoutMs: 100 } }, codec);
+    assert.deepEqual(Buffer.from((await broken.bytes(admin, a.ids)).get(a.ids[0])!), Buffer.from(raw));
+  } finally {
+    codec.close();
+  }
+});
