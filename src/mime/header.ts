@@ -87,14 +87,28 @@ export function fieldValue(raw: Uint8Array, f: HeaderField): string {
   return out;
 }
 
-/** All fields of a header block [s, e) (the block may include the blank line). */
-export function parseFields(raw: Uint8Array, s: number, e: number): HeaderField[] {
-  const out: HeaderField[] = [];
+/**
+ * Where the fields of a header block [s, e) are, without reading their names: start, end
+ * (continuation lines included) and the first line's colon (-1 for a line without one).
+ */
+export function parseFieldBounds(raw: Uint8Array, s: number, e: number): { start: number; end: number; colon: number }[] {
+  const out: { start: number; end: number; colon: number }[] = [];
   let p = s;
   while (p < e && !isBlankLine(raw, p, e)) {
-    const f = readField(raw, p, e);
-    out.push(f);
-    p = f.end;
+    let le = lineEnd(raw, p, e);
+    let colon = -1;
+    for (let i = p; i < le; i++) {
+      const c = raw[i];
+      if (c > COLON) continue;
+      if (c === COLON) {
+        colon = i;
+        break;
+      }
+      if (c === LF) break;
+    }
+    while (le < e && (raw[le] === SP || raw[le] === TAB) && raw[le - 1] === LF) le = lineEnd(raw, le, e);
+    out.push({ start: p, end: le, colon });
+    p = le;
   }
   return out;
 }
