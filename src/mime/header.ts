@@ -36,12 +36,11 @@ export function isBlankLine(raw: Uint8Array, p: number, end: number): boolean {
   return p < end && (raw[p] === LF || (raw[p] === CR && p + 1 < end && raw[p + 1] === LF));
 }
 
-/** Parse one field starting at line start p (not blank). */
-export function readField(raw: Uint8Array, p: number, end: number): HeaderField {
-  let le = lineEnd(raw, p, end);
-  // first ':' before the line end
+/** Where the field starting at line p ends: its first line, the whole field (continuation lines included), and the first line's ':' (-1 if none). */
+function fieldSpan(raw: Uint8Array, p: number, end: number): { lineEnd: number; end: number; colon: number } {
+  const first = lineEnd(raw, p, end);
   let colon = -1;
-  for (let i = p; i < le; i++) {
+  for (let i = p; i < first; i++) {
     const c = raw[i];
     if (c > COLON) continue;
     if (c === COLON) {
@@ -50,6 +49,14 @@ export function readField(raw: Uint8Array, p: number, end: number): HeaderField 
     }
     if (c === LF) break;
   }
+  let le = first;
+  while (le < end && (raw[le] === SP || raw[le] === TAB) && raw[le - 1] === LF) le = lineEnd(raw, le, end);
+  return { lineEnd: first, end: le, colon };
+}
+
+/** Parse one field starting at line start p (not blank). */
+export function readField(raw: Uint8Array, p: number, end: number): HeaderField {
+  const { lineEnd: le, end: fieldEnd, colon } = fieldSpan(raw, p, end);
   let name = "", vs = p;
   if (colon >= 0) {
     name = fieldName(raw, p, colon);
@@ -64,9 +71,7 @@ export function readField(raw: Uint8Array, p: number, end: number): HeaderField 
       vs = v;
     }
   }
-  // continuation lines
-  while (le < end && (raw[le] === SP || raw[le] === TAB) && raw[le - 1] === LF) le = lineEnd(raw, le, end);
-  return { name, start: p, end: le, vs };
+  return { name, start: p, end: fieldEnd, vs };
 }
 
 /** Full (unfolded-with-"\n") value of a field as a binary string, like Dovecot's full_value with DROP_CR. */
@@ -93,22 +98,10 @@ export function fieldValue(raw: Uint8Array, f: HeaderField): string {
  */
 export function parseFieldBounds(raw: Uint8Array, s: number, e: number): { start: number; end: number; colon: number }[] {
   const out: { start: number; end: number; colon: number }[] = [];
-  let p = s;
-  while (p < e && !isBlankLine(raw, p, e)) {
-    let le = lineEnd(raw, p, e);
-    let colon = -1;
-    for (let i = p; i < le; i++) {
-      const c = raw[i];
-      if (c > COLON) continue;
-      if (c === COLON) {
-        colon = i;
-        break;
-      }
-      if (c === LF) break;
-    }
-    while (le < e && (raw[le] === SP || raw[le] === TAB) && raw[le - 1] === LF) le = lineEnd(raw, le, e);
-    out.push({ start: p, end: le, colon });
-    p = le;
+  for (let p = s; p < e && !isBlankLine(raw, p, e); ) {
+    const f = fieldSpan(raw, p, e);
+    out.push({ start: p, end: f.end, colon: f.colon });
+    p = f.end;
   }
   return out;
 }
