@@ -43,3 +43,29 @@ test("startServer: LMTP in, release out through the workers", { timeout: 30_000 
     t.cleanup();
   }
 });
+
+test("startServer: a message delivered over LMTP is found at once by IMAP SEARCH TEXT (word index caught up first)", { timeout: 30_000 }, async () => {
+  const { startTestServer, PASSWORD } = await import("../helpers/server.ts");
+  const { RawClient } = await import("../helpers/imap-client.ts");
+  const { addAccount } = await import("../../src/quarantine/accounts.ts");
+  const t = await startTestServer({ lmtp: { enabled: true, port: 0 } });
+  const c = await RawClient.connect(t.imaps, true);
+  try {
+    await addDomain(t.server.store, "example.com");
+    await addAccount(t.server.store, { login: "alice@example.com", password: PASSWORD });
+    const tr = nodemailer.createTransport({ host: "127.0.0.1", port: t.server.ports.lmtp, lmtp: true, ignoreTLS: true } as never);
+    const info = await tr.sendMail({ envelope: { from: "s@bad.example", to: ["alice@example.com"] }, raw: Buffer.from(sampleMessage({ body: "a quixotic wombat\r\n" })) });
+    tr.close();
+    const uid = Number(/quarantined as (\d+)/.exec(String(info.response))![1]);
+    // right after the 250 the words are normally still queued (the indexer waits for a pause);
+    // the search must not miss the message either way
+    await c.cmd("l", `LOGIN alice@example.com ${PASSWORD}`);
+    await c.cmd("s", "SELECT Caught");
+    assert.match(await c.cmd("f", 'UID SEARCH TEXT "wombat"'), new RegExp(`^\\* SEARCH ${uid}\\r?$`, "m"));
+    assert.match(await c.cmd("g", 'UID SEARCH BODY "quixo"'), new RegExp(`^\\* SEARCH ${uid}\\r?$`, "m"));
+    assert.equal((await rows(t.server.store, "SELECT blob_id FROM word_index_queue")).length, 0);
+  } finally {
+    await c.cmd("z", "LOGOUT").catch(() => {});
+    await t.stop();
+  }
+});
