@@ -2,24 +2,17 @@
  * The per-message facts SEARCH evaluates, cached process-wide by UID: they never change after
  * ingest, so a repeated search is pure in-memory work (10,000 messages in a few ms).
  */
+import type { SearchFields } from "../../mime/types.ts";
 import type { Store } from "../../storage/db.ts";
 import { scopeFilter, type Scope } from "../../quarantine/scope.ts";
 import type { WordIndexer } from "../../quarantine/word-index.ts";
 
-export interface SearchFacts {
+/** A message's decoded search fields (lower-cased here) and its row's facts. */
+export interface SearchFacts extends SearchFields {
   blobId: number;
   receivedAt: number;
   size: number;
   modseq: number;
-  from: string;
-  to: string;
-  cc: string;
-  bcc: string;
-  subject: string;
-  messageId: string;
-  date: number | null;
-  /** the Date header's day as written, days since 1970-01-01 */
-  dateDay: number | null;
 }
 
 const MAX = 200_000;
