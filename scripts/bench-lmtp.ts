@@ -13,7 +13,7 @@
  * (start it first with ../shared/bench/dovecot/setup-dovecot.sh) and prints the ratio.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -57,6 +57,11 @@ if (!existsSync(join(values.corpus!, "manifest.json"))) {
   console.log(`generating corpus: ${count} messages, seed 1 → ${values.corpus}`);
   await node([join(values.bench!, "corpus.mjs"), "--count", String(count), "--seed", "1", "--out", values.corpus!]);
 }
+/** bytes of the messages the load client delivers (the first `count` of the corpus) */
+const rawBytes = (JSON.parse(readFileSync(join(values.corpus!, "manifest.json"), "utf8")) as { messages: { file?: string; size: number }[] }).messages
+  .filter((m) => m.file)
+  .slice(0, count)
+  .reduce((n, m) => n + m.size, 0);
 
 interface BenchLine {
   ok: boolean;
@@ -90,6 +95,28 @@ await pool.workersReady();
 const writer = await WriterThread.start();
 
 /** One delivery run into a fresh database; then the word index is caught up and timed. */
+/** CPU seconds of this process's threads by thread name, from /proc (Linux only; else empty). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync("/proc/self/task")) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+    }
+  } catch {
+    // not Linux: no per-thread figures
+  }
+  return out;
+}
+
+/** "name µs, ..." per message for the threads that used CPU between two threadCpu() readings. */
+function cpuByThread(before: Map<string, number>, after: Map<string, number>, messages: number): string {
+  const used = [...after].map(([name, s]) => [name, s - (before.get(name) ?? 0)] as const).filter(([, s]) => s > 0.005);
+  return used.sort((a, b) => b[1] - a[1]).map(([name, s]) => `${name} ${((s * 1e6) / messages).toFixed(0)}`).join(", ");
+}
+
 async function oursRun(label: string): Promise<BenchLine> {
   const dir = mkdtempSync(join(tmpdir(), "bench-lmtp-"));
   const store = await openStore({ url: `file:${join(dir, "quarantine.db")}` });
@@ -98,11 +125,15 @@ async function oursRun(label: string): Promise<BenchLine> {
   const config = v.parse(configSchema, { dataDir: dir, lmtp: { enabled: true, groupCommitMs: Number(values["group-commit-ms"]) } });
   const words = new WordIndexer(store, pool); // not started: caught up explicitly below
   const srv = await startLmtp({ store, config, host: "127.0.0.1", port: 0, pool, words, writer: writer ?? false });
+  const cpu0 = threadCpu();
   const b = await lmtpBench(srv.port, label, ["--server-pid", String(process.pid)]);
+  const cpu = cpuByThread(cpu0, threadCpu(), count);
   const stored = Number((await store.client.execute("SELECT count(*) AS n FROM messages")).rows[0].n);
   const t0 = performance.now();
   const indexed = await words.catchUp();
   const indexS = (performance.now() - t0) / 1000;
+  const pages = (await store.client.execute("SELECT (SELECT page_count FROM pragma_page_count) AS pages, (SELECT freelist_count FROM pragma_freelist_count) AS free, (SELECT page_size FROM pragma_page_size) AS size")).rows[0];
+  const [dbBytes, freeBytes] = [Number(pages.pages) * Number(pages.size), Number(pages.free) * Number(pages.size)];
   await srv.stop();
   await words.stop();
   store.close();
@@ -111,7 +142,9 @@ async function oursRun(label: string): Promise<BenchLine> {
   console.log(
     `${label}: ${rate(b).toFixed(1)} msg/s, ${b.mb_per_s ?? "?"} MB/s, p50 ${b.p50_ms ?? "?"} ms, p95 ${b.p95_ms ?? "?"} ms; ${stored} rows stored, ` +
       `${srv.stats.commits} transactions (${(stored / Math.max(1, srv.stats.commits)).toFixed(1)} msgs/commit, ${srv.stats.threadCommits} on the writer thread); ` +
-      `word index for ${indexed} messages built afterwards in ${indexS.toFixed(2)} s (${(indexed / indexS).toFixed(0)} msg/s)`,
+      `word index and compact form for ${indexed} messages (${words.compacted} compacted) built afterwards in ${indexS.toFixed(2)} s (${(indexed / indexS).toFixed(0)} msg/s); ` +
+      `CPU µs per message by thread: ${cpu || "n/a"}; database ${(dbBytes / 1e6).toFixed(1)} MB (${(dbBytes / rawBytes).toFixed(2)}× the mail), ` +
+      `${(freeBytes / 1e6).toFixed(1)} MB of it free pages left by the plain forms (reused by later deliveries)`,
   );
   if (!b.ok || stored !== count) console.log(`WARNING: ok=${b.ok} stored=${stored} expected=${count} ${b.error ?? ""}`);
   return b;

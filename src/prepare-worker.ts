@@ -1,11 +1,11 @@
 /**
  * Worker side of the prepare pool (src/quarantine/prepare-pool.ts): parses, hashes and
  * compresses messages off the main thread, which meanwhile writes the previous batch; and
- * builds word-index text for stored messages (the word indexer).
+ * finishes stored messages for the word indexer (their words; the compact form of plain ones).
  * It lives beside main.ts because the compiled binary places worker entry points relative to
  * the main entry point.
  */
-import { IngestError, prepare, wordsOfStored, type IngestItem, type PrepareOptions } from "./quarantine/prepare.ts";
+import { IngestError, prepare, finishStored, type IngestItem, type PrepareOptions } from "./quarantine/prepare.ts";
 
 declare const self: { onmessage: ((e: MessageEvent) => void) | null; postMessage(data: unknown, transfer?: Transferable[]): void };
 
@@ -14,7 +14,9 @@ type Job = { id: number; items: IngestItem[]; options?: PrepareOptions } | { id:
 self.onmessage = (e: MessageEvent) => {
   const job = e.data as Job;
   if ("stored" in job) {
-    return self.postMessage({ id: job.id, results: job.stored.map(wordsOfStored) });
+    const results = job.stored.map(finishStored);
+    const transfer = results.flatMap((r) => (r.compact && r.compact.byteOffset === 0 && r.compact.byteLength === r.compact.buffer.byteLength ? [r.compact.buffer as ArrayBuffer] : []));
+    return self.postMessage({ id: job.id, results }, transfer);
   }
   const transfer: ArrayBuffer[] = [];
   const results = job.items.map((item) => {

@@ -4,7 +4,7 @@
  * start (or do not answer their start-up handshake), messages are prepared on the main thread.
  */
 import { availableParallelism } from "node:os";
-import { IngestError, prepare, wordsOfStored, type IngestItem, type PrepareOptions, type Prepared } from "./prepare.ts";
+import { IngestError, prepare, finishStored, type Finished, type IngestItem, type PrepareOptions, type Prepared } from "./prepare.ts";
 
 type Result = { ok: Prepared } | { error: string; internal?: boolean };
 
@@ -100,17 +100,17 @@ export class PreparePool {
     });
   }
 
-  /** Word-index text for stored containers (the word indexer), in order, on one worker. */
-  async words(stored: Uint8Array[]): Promise<string[]> {
-    const inline = () => stored.map(wordsOfStored);
+  /** Finishes stored containers for the word indexer (finishStored), in order, on one worker. */
+  async finish(stored: Uint8Array[]): Promise<Finished[]> {
+    const inline = () => stored.map(finishStored);
     if (stored.length === 0) return [];
     if (!(await this.ready) || this.workers.length === 0) return inline();
     const id = ++this.seq;
     const w = this.workers[this.next++ % this.workers.length];
-    const texts = new Promise<string[]>((resolve, reject) => this.waiting.set(id, { resolve: resolve as (r: unknown[]) => void, reject }));
+    const finished = new Promise<Finished[]>((resolve, reject) => this.waiting.set(id, { resolve: resolve as (r: unknown[]) => void, reject }));
     w.postMessage({ id, stored });
     try {
-      return await texts;
+      return await finished;
     } catch {
       this.close();
       return inline();

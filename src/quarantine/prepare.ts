@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { indexMessage, normalizeCrlf, type MessageIndex } from "../mime/index.ts";
-import { decodeMessage, encodeMessage } from "../storage/codec.ts";
+import { decodeMessage, encodeMessage, isPlainContainer } from "../storage/codec.ts";
 import { isAddress, normalizeAddress, type Direction } from "./scope.ts";
 
 export interface IngestItem {
@@ -29,7 +29,7 @@ export interface Prepared {
   sha256: string;
   /** decoded header fields for SEARCH (the blob's h_* columns) */
   fields: MessageIndex["fields"];
-  /** the stored container: message and listing data, compressed (storage/codec.ts) */
+  /** the stored container: message and listing data, compact or plain (storage/codec.ts) */
   stored: Uint8Array;
   /** what the word index gets; null: left to the word indexer (quarantine/word-index.ts) */
   text: string | null;
@@ -41,6 +41,12 @@ export interface PrepareOptions {
    * prepare() and the index insert a quarter of the commit, on the path a delivery waits for.
    */
   words?: boolean;
+  /**
+   * Store the compact container now (default). LMTP passes false: finding the base64 parts and
+   * compressing is half of prepare(); the plain container is replaced by the compact one in the
+   * background (finishStored).
+   */
+  compact?: boolean;
 }
 
 export function prepare(item: IngestItem, opts: PrepareOptions = {}): Prepared {
@@ -51,17 +57,35 @@ export function prepare(item: IngestItem, opts: PrepareOptions = {}): Prepared {
   const sha256 = createHash("sha256").update(raw).digest("hex");
   const words = opts.words !== false;
   const index = indexMessage(raw, { text: words });
-  const stored = encodeMessage(raw, index.root, { envelope: index.envelope, bodyStructure: index.bodyStructure, body: index.body, tree: JSON.stringify(index.root) });
+  const stored = encodeMessage(raw, index.root, listingOf(index), { compact: opts.compact });
   const text = words ? indexedText(index.text) : null;
   return { item, recipients, size: raw.length, sha256, fields: index.fields, stored, text };
 }
 
-/** The word-index text of a stored container (the word indexer's half of prepare()); "" for an unreadable one (FETCH reports those). */
-export function wordsOfStored(stored: Uint8Array): string {
+function listingOf(index: MessageIndex) {
+  return { envelope: index.envelope, bodyStructure: index.bodyStructure, body: index.body, tree: JSON.stringify(index.root) };
+}
+
+/** What the word indexer finishes for a stored message: its words, and its compact container if it was stored plain. */
+export interface Finished {
+  text: string;
+  compact?: Uint8Array;
+}
+
+/**
+ * The deferred half of prepare() for a stored container (the word indexer's): the word-index
+ * text, and the compact form of a plain container. An unreadable container gets "" and stays
+ * as it is (FETCH reports those).
+ */
+export function finishStored(stored: Uint8Array): Finished {
   try {
-    return indexedText(indexMessage(decodeMessage(stored)).text);
+    const raw = decodeMessage(stored);
+    const index = indexMessage(raw);
+    const text = indexedText(index.text);
+    if (!isPlainContainer(stored)) return { text };
+    return { text, compact: encodeMessage(raw, index.root, listingOf(index)) };
   } catch {
-    return "";
+    return { text: "" };
   }
 }
 

@@ -1,9 +1,11 @@
 /**
- * The deferred half of the word index. LMTP stores a message without its words (they cost a
- * third of preparing a message and a quarter of its commit) and queues the blob in
- * word_index_queue; this fills blob_text for queued blobs in large batches, on a prepare
- * worker, when deliveries pause (or when thousands wait while they do not), and SEARCH TEXT/BODY
- * calls catchUp() first, so a search never misses a message.
+ * The deferred half of ingest. LMTP stores a message without its words (they cost a third of
+ * preparing a message and a quarter of its commit) and in a plain container (finding base64
+ * parts and compressing cost half of what was left), and queues the blob in word_index_queue;
+ * this fills blob_text and replaces plain containers by compact ones for queued blobs in large
+ * batches, on a prepare worker, when deliveries pause (or when thousands wait while they do
+ * not). SEARCH TEXT/BODY calls catchUp() first, so a search never misses a message; every
+ * reader takes both container forms, so nothing else waits for it.
  *
  * Several processes may share the database: a batch is claimed by deleting its queue rows in
  * the transaction that inserts the words, so each blob is indexed once; a blob collected by
@@ -33,6 +35,8 @@ export class WordIndexer {
   private stopped = false;
   /** blobs indexed by this process since start */
   indexed = 0;
+  /** plain containers this process replaced by compact ones since start */
+  compacted = 0;
 
   /** pool: prepare workers to share (not closed by stop()); default: one of our own, made on first use */
   constructor(private readonly store: Store, private readonly sharedPool?: PreparePool) {
@@ -92,19 +96,26 @@ export class WordIndexer {
       const ids = r.rows.map((row) => Number(row.id));
       const stored = r.rows.map((row) => new Uint8Array(row.data as ArrayBuffer));
       this.pool ??= new PreparePool(1);
-      const texts = await this.pool.words(stored);
-      const text = new Map(ids.map((id, i) => [id, texts[i]]));
+      const finished = await this.pool.finish(stored);
+      const byId = new Map(ids.map((id, i) => [id, finished[i]]));
       const done = await inWriteTransaction(this.store, async (tx) => {
         // claim: only rows still queued (another process may have indexed them meanwhile)
         const ph = ids.map(() => "?").join(",");
         const claimed = await tx.execute({ sql: `DELETE FROM word_index_queue WHERE blob_id IN (${ph}) RETURNING blob_id`, args: ids });
-        const mine = claimed.rows.map((row) => Number(row.blob_id)).filter((id) => text.get(id));
-        if (mine.length) {
+        const mine = claimed.rows.map((row) => Number(row.blob_id));
+        const withWords = mine.filter((id) => byId.get(id)?.text);
+        if (withWords.length) {
           await tx.execute({
-            sql: `INSERT INTO blob_text (rowid, body) VALUES ${mine.map(() => "(?, ?)").join(",")}`,
-            args: mine.flatMap((id) => [id, text.get(id)!]),
+            sql: `INSERT INTO blob_text (rowid, body) VALUES ${withWords.map(() => "(?, ?)").join(",")}`,
+            args: withWords.flatMap((id) => [id, byId.get(id)!.text]),
           });
         }
+        const compacted = mine.filter((id) => byId.get(id)?.compact);
+        if (compacted.length) {
+          // the same message bytes in their compact form: readers see no difference
+          await tx.batch(compacted.map((id) => ({ sql: "UPDATE blobs SET data = ? WHERE id = ?", args: [byId.get(id)!.compact!, id] })));
+        }
+        this.compacted += compacted.length;
         return claimed.rows.length;
       });
       total += done;

@@ -12,6 +12,12 @@
  *   per segment: u8 kind (0 raw, 1 base64) | u32 payload length | [kind 1: u16 line length, u8 ends with CRLF] |
  *   payloads, in order
  * Reading it back concatenates the raw payloads and the re-encoded base64 payloads.
+ *
+ * A container may also be stored plain: uncompressed, the message in one raw segment. LMTP
+ * stores messages so (base64 detection and compression were half the CPU of a delivery) and the
+ * background indexer (quarantine/word-index.ts) replaces them with the compact form once
+ * deliveries pause. A plain container starts with the magic itself, a compressed one with
+ * zstd's frame magic, so readers take either.
  */
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import type { MimeNode } from "../mime/index.ts";
@@ -79,11 +85,15 @@ function canonical(body: Uint8Array): { data: Uint8Array; lineLength: number; cr
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), lineLength, crlfEnd };
 }
 
-/** Builds the stored form of a (CRLF-normalised) message and its listing data. */
-export function encodeMessage(raw: Uint8Array, root: MimeNode, meta: StoredMeta): Uint8Array {
+/**
+ * Builds the stored form of a (CRLF-normalised) message and its listing data: compact
+ * (decoded base64 parts, compressed) by default, plain with `{ compact: false }`.
+ */
+export function encodeMessage(raw: Uint8Array, root: MimeNode, meta: StoredMeta, opts: { compact?: boolean } = {}): Uint8Array {
+  const compact = opts.compact !== false;
   const segments: Segment[] = [];
   let pos = 0;
-  for (const part of base64Parts(root)) {
+  for (const part of compact ? base64Parts(root) : []) {
     if (part.he < pos || part.be <= part.he) continue;
     const c = canonical(raw.subarray(part.he, part.be));
     if (!c) continue;
@@ -119,11 +129,17 @@ export function encodeMessage(raw: Uint8Array, root: MimeNode, meta: StoredMeta)
     buf.set(s.payload, o);
     o += s.payload.length;
   }
-  return compress(buf);
+  return compact ? compress(buf) : buf;
+}
+
+/** Whether a stored container is plain (uncompressed, awaiting its compact form). */
+export function isPlainContainer(stored: Uint8Array): boolean {
+  return MAGIC.every((m, i) => stored[i] === m);
 }
 
 function open(stored: ArrayBuffer | Uint8Array): { buf: Uint8Array; view: DataView; metaEnd: number } {
-  const buf = zstdDecompressSync(stored instanceof Uint8Array ? stored : new Uint8Array(stored));
+  const bytes = stored instanceof Uint8Array ? stored : new Uint8Array(stored);
+  const buf = isPlainContainer(bytes) ? bytes : zstdDecompressSync(bytes);
   if (!MAGIC.every((m, i) => buf[i] === m)) throw new Error("stored message: unknown format");
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   return { buf, view, metaEnd: 8 + view.getUint32(4) };

@@ -53,7 +53,7 @@ export const blobs = sqliteTable("blobs", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   sha256: text("sha256").notNull().unique(),
   rawSize: integer("raw_size").notNull(),
-  /** the message and its listing data (ENVELOPE, BODYSTRUCTURE, BODY, MIME tree), one compressed container (storage/codec.ts) */
+  /** the message and its listing data (ENVELOPE, BODYSTRUCTURE, BODY, MIME tree), one container (storage/codec.ts): compact, or plain until the word indexer compacts it */
   data: blob("data", { mode: "buffer" }).notNull(),
   /** decoded header fields for SEARCH */
   hFrom: text("h_from").notNull().default(""),

@@ -10,6 +10,7 @@ import { parseVerdictValue, verdictFromHeaders } from "../../src/lmtp/classify.t
 import { startLmtp } from "../../src/lmtp/server.ts";
 import { SearchFactCache } from "../../src/imap/search/cache.ts";
 import { WordIndexer } from "../../src/quarantine/word-index.ts";
+import { decodeListing, decodeMessage, isPlainContainer } from "../../src/storage/codec.ts";
 import { onLines } from "../helpers/lines.ts";
 import { addDomain, rows, run, sampleMessage, tempStore, testConfig, waitFor, which } from "../delivery/harness.ts";
 
@@ -218,6 +219,39 @@ describe("LMTP and the word index", () => {
     assert.equal((await rows(t.store, "SELECT blob_id FROM word_index_queue")).length, 0);
   });
 
+  test("a delivery is stored plain and replaced by its compact form with the same bytes; readers get the same bytes and listing before and after", async () => {
+    const t = await tempStore();
+    await addDomain(t.store, "example.com");
+    const words = new WordIndexer(t.store); // not started: caught up explicitly
+    const config = testConfig({ dataDir: t.dir, lmtp: { enabled: true } });
+    const srv = await startLmtp({ store: t.store, config, host: "127.0.0.1", port: 0, words });
+    cleanups.push(() => t.cleanup(), () => words.stop(), () => srv.stop());
+    const attachment = Buffer.alloc(20000, "spam spam spam ").toString("base64").replace(/.{76}/g, "$&\r\n");
+    const raw = Buffer.from(
+      "From: s@bad.example\r\nTo: alice@example.com\r\nSubject: plain then compact\r\nMIME-Version: 1.0\r\n" +
+        "Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nwombat\r\n" +
+        `--B\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${attachment}\r\n--B--\r\n`,
+    );
+    const tr = nodemailer.createTransport({ host: "127.0.0.1", port: srv.port, lmtp: true, ignoreTLS: true } as never);
+    const info = await tr.sendMail({ envelope: { from: "s@bad.example", to: ["alice@example.com"] }, raw });
+    tr.close();
+    const id = Number(/quarantined as (\d+)/.exec(String(info.response))![1]);
+    const blob = async () => (await rows<{ data: ArrayBuffer }>(t.store, "SELECT b.data FROM blobs b JOIN messages m ON m.blob_id = b.id WHERE m.id = ?", [id]))[0].data;
+    const before = new Uint8Array(await blob());
+    assert.ok(isPlainContainer(before));
+    assert.deepEqual(Buffer.from(decodeMessage(before)), raw);
+    const listing = decodeListing(before);
+
+    assert.equal(await words.catchUp(), 1);
+    const after = new Uint8Array(await blob());
+    assert.ok(!isPlainContainer(after));
+    assert.ok(after.length * 4 < before.length, `compact ${after.length} bytes, plain ${before.length}`);
+    assert.deepEqual(Buffer.from(decodeMessage(after)), raw);
+    assert.deepEqual(decodeListing(after), listing);
+    assert.equal(words.compacted, 1);
+    assert.equal(await words.catchUp(), 0);
+  });
+
   test("the background indexer empties the queue once deliveries pause; expiry of a queued blob removes its queue row", async () => {
     const t = await tempStore();
     await addDomain(t.store, "example.com");
@@ -228,6 +262,7 @@ describe("LMTP and the word index", () => {
     for (let i = 0; i < 5; i++) await deliver(srv.port, `batch word${i} quokka`, `u${i}@example.com`);
     await waitFor("word index built in the background", async () => (await rows(t.store, "SELECT blob_id FROM word_index_queue")).length === 0, 5000, 50);
     assert.equal((await rows(t.store, "SELECT rowid FROM blob_text WHERE blob_text MATCH 'quokka'")).length, 5);
+    assert.equal(words.compacted, 5);
 
     // A blob collected while still queued takes its queue row with it (ON DELETE CASCADE).
     await words.stop();

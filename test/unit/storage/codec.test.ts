@@ -3,14 +3,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { indexMessage, normalizeCrlf } from "../../../src/mime/index.ts";
-import { decodeListing, decodeMessage, encodeMessage } from "../../../src/storage/codec.ts";
+import { decodeListing, decodeMessage, encodeMessage, isPlainContainer } from "../../../src/storage/codec.ts";
 
 const dir = new URL("../../fixtures/mime/", import.meta.url);
 
-function roundTrip(raw: Uint8Array, name: string): number {
+function roundTrip(raw: Uint8Array, name: string, compact = true): number {
   const ix = indexMessage(raw);
   const meta = { envelope: ix.envelope, bodyStructure: ix.bodyStructure, body: ix.body, tree: JSON.stringify(ix.root) };
-  const stored = encodeMessage(raw, ix.root, meta);
+  const stored = encodeMessage(raw, ix.root, meta, { compact });
+  assert.equal(isPlainContainer(stored), !compact, `${name}: form`);
   assert.deepEqual(Buffer.from(decodeMessage(stored)), Buffer.from(raw), `${name}: message`);
   const l = decodeListing(stored);
   assert.deepEqual(l.meta, meta, `${name}: listing`);
@@ -18,10 +19,14 @@ function roundTrip(raw: Uint8Array, name: string): number {
   return stored.length;
 }
 
-test("every fixture round-trips exactly", () => {
+test("every fixture round-trips exactly, in the compact and in the plain form", () => {
   for (const f of readdirSync(dir).filter((n) => n.endsWith(".eml"))) {
     const raw = normalizeCrlf(readFileSync(new URL(f, dir)));
-    if (raw.length) roundTrip(raw, f);
+    if (!raw.length) continue;
+    const compact = roundTrip(raw, f);
+    const plain = roundTrip(raw, `${f} (plain)`, false);
+    assert.ok(plain >= raw.length, `${f}: the plain form holds the message uncompressed`);
+    assert.ok(compact <= plain, `${f}: compact ${compact} <= plain ${plain}`);
   }
 });
 
