@@ -143,6 +143,7 @@ async function oursRun(label: string): Promise<BenchLine> {
     `${label}: ${rate(b).toFixed(1)} msg/s, ${b.mb_per_s ?? "?"} MB/s, p50 ${b.p50_ms ?? "?"} ms, p95 ${b.p95_ms ?? "?"} ms; ${stored} rows stored, ` +
       `${srv.stats.commits} transactions (${(stored / Math.max(1, srv.stats.commits)).toFixed(1)} msgs/commit, ${srv.stats.threadCommits} on the writer thread); ` +
       `word index and compact form for ${indexed} messages (${words.compacted} compacted) built afterwards in ${indexS.toFixed(2)} s (${(indexed / indexS).toFixed(0)} msg/s); ` +
+      `deliveries and deferred work together ${(count / ((b.wall_s ?? NaN) + indexS)).toFixed(0)} msg/s; ` +
       `CPU µs per message by thread: ${cpu || "n/a"}; database ${(dbBytes / 1e6).toFixed(1)} MB (${(dbBytes / rawBytes).toFixed(2)}× the mail), ` +
       `${(freeBytes / 1e6).toFixed(1)} MB of it free pages left by the plain forms (reused by later deliveries)`,
   );
