@@ -22,7 +22,7 @@ import {
   setPassword,
   updateDomain,
 } from "../quarantine/accounts.ts";
-import { ActionError, release, remove, type Actor, type ReleaseKind } from "../quarantine/actions.ts";
+import { ActionError, release, remove, type Actor, type DeliverySetup, type ReleaseKind } from "../quarantine/actions.ts";
 import { IngestError, ingestOne } from "../quarantine/ingest.ts";
 import { Mailbox } from "../quarantine/mailbox.ts";
 import {
@@ -52,6 +52,8 @@ export interface ApiDeps {
   maxIngestBytes: number;
   reportsPerHourPerTenant?: number;
   credentials?: CredentialCache;
+  /** release delivery as configured (a release with nowhere to go is refused); absent: not checked */
+  delivery?: DeliverySetup;
 }
 
 export const API_BASE = "/api/v1";
@@ -116,6 +118,13 @@ function filterFromQuery(q: Partial<Record<keyof QuarantineFilter, unknown>>): Q
 function checkFilterScope(c: ApiContext, f: QuarantineFilter): void {
   if (f.domain) requireDomain(c, f.domain);
   if (f.recipient) requireDomain(c, domainOf(f.recipient.toLowerCase()));
+}
+
+/** An action's refusal as problem JSON: over the report limit 429, release not set up 409; anything else as it is. */
+function actionProblem(e: unknown): unknown {
+  if (e instanceof ActionError && e.code === "LIMIT") return new HttpProblem(429, e.message);
+  if (e instanceof ActionError && e.code === "UNAVAILABLE") return new HttpProblem(409, e.message);
+  return e;
 }
 
 export function mountApi(app: Hono<ApiEnv>, deps: ApiDeps): ApiRouter {
@@ -310,10 +319,9 @@ export function mountApi(app: Hono<ApiEnv>, deps: ApiDeps): ApiRouter {
     const scope = principal(c).scope;
     let done: number[];
     try {
-      done = what === "delete" ? await remove(store, actor(c), [id]) : await release(store, actor(c), [id], what, limits);
+      done = what === "delete" ? await remove(store, actor(c), [id]) : await release(store, actor(c), [id], what, limits, deps.delivery);
     } catch (e) {
-      if (e instanceof ActionError && e.code === "LIMIT") throw new HttpProblem(429, e.message);
-      throw e;
+      throw actionProblem(e);
     }
     if (done.length === 0) {
       const m = await getMessageMeta(store, scope, id);
@@ -335,7 +343,7 @@ export function mountApi(app: Hono<ApiEnv>, deps: ApiDeps): ApiRouter {
         responses: {
           ...(what === "delete" ? { 204: { description: "removed from the quarantine" } } : { 202: { description: "queued for delivery (outbox)" } }),
           404: { description: "no such message in the token's scope" },
-          409: { description: "the message already left the quarantine" },
+          409: { description: "the message already left the quarantine, or release is not set up for its domain (no route, no smarthost)" },
           ...(what === "release-train" ? { 429: { description: "training report rate limit" } } : {}),
         } as Record<number, { description: string }>,
       },
@@ -343,7 +351,7 @@ export function mountApi(app: Hono<ApiEnv>, deps: ApiDeps): ApiRouter {
     );
   const bulk = (path: string, what: ReleaseKind | "delete", operationId: string, summary: string) =>
     r.route(
-      { method: "post", path, operationId, summary, tags: ["quarantine"], body: S.bulkBody, responses: { 200: { description: "what matched and what was acted on", schema: S.actionResult }, 422: { description: "an empty filter" } } },
+      { method: "post", path, operationId, summary, tags: ["quarantine"], body: S.bulkBody, responses: { 200: { description: "what matched and what was acted on", schema: S.actionResult }, 409: { description: "release is not set up for a recipient domain (no route, no smarthost)" }, 422: { description: "an empty filter" } } },
       async (c, { body }) => {
         const f: QuarantineFilter = { ...body.filter, state: "caught", ids: body.ids };
         checkFilterScope(c, f);
@@ -352,10 +360,9 @@ export function mountApi(app: Hono<ApiEnv>, deps: ApiDeps): ApiRouter {
         if (body.dryRun) return c.json({ matched: ids.length, acted: [], truncated, dryRun: true });
         let acted: number[];
         try {
-          acted = what === "delete" ? await remove(store, actor(c), ids) : await release(store, actor(c), ids, what, limits);
+          acted = what === "delete" ? await remove(store, actor(c), ids) : await release(store, actor(c), ids, what, limits, deps.delivery);
         } catch (e) {
-          if (e instanceof ActionError && e.code === "LIMIT") throw new HttpProblem(429, e.message);
-          throw e;
+          throw actionProblem(e);
         }
         return c.json({ matched: ids.length, acted, truncated });
       },

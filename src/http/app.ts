@@ -209,6 +209,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       maxIngestBytes: deps.maxIngestBytes ?? deps.config?.limits.maxMessageBytes ?? 50 * 1024 * 1024,
       reportsPerHourPerTenant: deps.config?.training.reportsPerHourPerTenant,
       credentials: deps.credentials,
+      delivery: deps.config ? { smarthost: !!deps.config.smtp.smarthost } : undefined,
     });
   }
 

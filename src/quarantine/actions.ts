@@ -21,7 +21,7 @@ export interface Actor {
 export type ReleaseKind = "release" | "release-train" | "not-spam";
 
 export class ActionError extends Error {
-  constructor(message: string, readonly code: "LIMIT" | "NONEXISTENT" | "INVALID" = "INVALID") {
+  constructor(message: string, readonly code: "LIMIT" | "NONEXISTENT" | "INVALID" | "UNAVAILABLE" = "INVALID") {
     super(message);
   }
 }
@@ -117,18 +117,41 @@ async function blobHashes(tx: Transaction, blobIds: number[]): Promise<Map<numbe
   return out;
 }
 
+/** How release delivery is set up (config smtp): without a smarthost every domain needs a route. */
+export interface DeliverySetup {
+  smarthost: boolean;
+}
+
+/** Refuses a release that could never be delivered: a recipient domain without a route and no smarthost. */
+async function checkRoutes(tx: Transaction, rows: RowInfo[], delivery: DeliverySetup | undefined): Promise<void> {
+  if (!delivery || delivery.smarthost) return;
+  const domains = [...new Set(rows.map((r) => r.domain))];
+  const routed = new Set<string>();
+  for (let i = 0; i < domains.length; i += 500) {
+    const chunk = domains.slice(i, i + 500);
+    const r = await tx.execute({ sql: `SELECT name FROM domains WHERE name IN (${chunk.map(() => "?").join(",")}) AND coalesce(route, '') != ''`, args: chunk });
+    for (const row of r.rows) routed.add(row.name as string);
+  }
+  const missing = domains.filter((d) => !routed.has(d));
+  if (missing.length) {
+    throw new ActionError(`Release is not set up for ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", ..." : ""}: no delivery route and no smarthost; ask the administrator`, "UNAVAILABLE");
+  }
+}
+
 /**
  * Release: the rows leave Caught (state releasing) with an outbox row each; with training
  * (release-train, not-spam) a ham report too. UIDs already gone are skipped, not an error.
- * Returns the UIDs acted on.
+ * With `delivery` given, a release that has nowhere to go is refused (ActionError UNAVAILABLE)
+ * and the messages stay in Caught. Returns the UIDs acted on.
  */
-export async function release(store: Store, actor: Actor, ids: number[], kind: ReleaseKind, limits?: ReportLimits): Promise<number[]> {
+export async function release(store: Store, actor: Actor, ids: number[], kind: ReleaseKind, limits?: ReportLimits, delivery?: DeliverySetup): Promise<number[]> {
   if (ids.length === 0) return [];
   const now = Date.now();
   return inWriteTransaction(store, async (tx) => {
     // a Training Requested copy was delivered already: it is never released (copy.ts reports it instead)
     const rows = await caughtRows(tx, actor.scope, ids, true);
     if (rows.length === 0) return [];
+    await checkRoutes(tx, rows, delivery);
     const train = kind !== "release";
     if (train) await checkReportRate(tx, actor, limits, rows.length, now);
     await leaveCaught(tx, rows, "releasing", now);

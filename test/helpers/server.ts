@@ -25,6 +25,12 @@ export function message(subject: string, to = "alice@example.com", body = "Hello
   return `From: Spammer <spam@bad.test>\r\nTo: ${to}\r\nSubject: ${subject}\r\nDate: Fri, 20 Nov 2026 13:27:30 +0000\r\nMessage-ID: <${subject.replace(/\W/g, "")}.${Math.random().toString(36).slice(2)}@bad.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n${body}`;
 }
 
+/**
+ * Config for servers whose tests release messages: a release needs somewhere to go (a domain
+ * route or a smarthost). Nothing listens on the discard port, so deliveries just wait to retry.
+ */
+export const RELEASE_ROUTED = { smtp: { smarthost: { host: "127.0.0.1", port: 9 } } };
+
 export async function startTestServer(extra: Record<string, unknown> = {}, users: string[] = []): Promise<TestServer> {
   setLogQuiet(true);
   const dir = mkdtempSync(join(tmpdir(), "quarantined-test-"));

@@ -2,8 +2,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import tls from "node:tls";
+import { addToken } from "../../src/http/tokens.ts";
 import { RawClient } from "../helpers/imap-client.ts";
-import { ADMIN_PASSWORD, message, PASSWORD, startTestServer, type TestServer } from "../helpers/server.ts";
+import { ADMIN_PASSWORD, message, PASSWORD, RELEASE_ROUTED, startTestServer, type TestServer } from "../helpers/server.ts";
 
 let t: TestServer;
 let alice: number[];
@@ -23,7 +24,7 @@ async function count(sql: string, ...args: (string | number)[]): Promise<number>
 }
 
 before(async () => {
-  t = await startTestServer({}, ["alice@example.com", "bob@example.com", "example.com", "carol@other.org"]);
+  t = await startTestServer(RELEASE_ROUTED, ["alice@example.com", "bob@example.com", "example.com", "carol@other.org"]);
   alice = await t.ingest(["alice@example.com"], message("For Alice"));
   bob = await t.ingest(["bob@example.com"], message("For Bob", "bob@example.com"));
   carol = await t.ingest(["carol@other.org"], message("For Carol", "carol@other.org"));
@@ -173,6 +174,37 @@ describe("actions", () => {
       assert.match(r, /UIDVALIDITY \d+/, f);
     }
     c.close();
+  });
+});
+
+describe("release without anywhere to deliver", () => {
+  test("no smarthost and no domain route: MOVE to Release is refused with [UNAVAILABLE], the message stays in Caught; the API answers 409; a route makes it work", async () => {
+    const bare = await startTestServer({}, ["dora@example.net"]);
+    try {
+      const [uid] = await bare.ingest(["dora@example.net"], message("Nowhere to go", "dora@example.net"));
+      const c = await RawClient.connect(bare.imaps, true);
+      assert.match(await c.cmd("L", `LOGIN dora@example.net ${PASSWORD}`), /^L OK/m);
+      await c.cmd("s", "SELECT Caught");
+      const r = await c.cmd("m", `UID MOVE ${uid} Release`);
+      assert.match(r, /^m NO \[UNAVAILABLE\] Release is not set up for example\.net: no delivery route and no smarthost/m);
+      assert.doesNotMatch(r, /EXPUNGE/);
+      assert.match(await c.cmd("f", `UID FETCH ${uid} FLAGS`), new RegExp(`UID ${uid}`), "still in Caught");
+      const state = await bare.server.store.client.execute({ sql: "SELECT state FROM messages WHERE id = ?", args: [uid] });
+      assert.equal(state.rows[0].state, "caught");
+      const outbox = await bare.server.store.client.execute("SELECT count(*) AS n FROM outbox");
+      assert.equal(Number(outbox.rows[0].n), 0);
+
+      const { token } = await addToken(bare.server.store, "ops", "admin");
+      const api = await fetch(`http://127.0.0.1:${bare.http}/api/v1/messages/${uid}/release`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+      assert.equal(api.status, 409);
+      assert.match(((await api.json()) as { detail: string }).detail, /no delivery route and no smarthost/);
+
+      await bare.server.store.client.execute({ sql: "INSERT INTO domains (name, route, created_at) VALUES ('example.net', '127.0.0.1:9', ?) ON CONFLICT(name) DO UPDATE SET route = excluded.route", args: [Date.now()] });
+      assert.match(await c.cmd("n", `UID MOVE ${uid} Release`), /^n OK/m);
+      c.close();
+    } finally {
+      await bare.stop();
+    }
   });
 });
 

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ImapFlow } from "imapflow";
 import { addAccount } from "../../src/quarantine/accounts.ts";
-import { PASSWORD, startTestServer, type TestServer } from "../helpers/server.ts";
+import { PASSWORD, RELEASE_ROUTED, startTestServer, type TestServer } from "../helpers/server.ts";
 
 const USER = "alice@example.com";
 const CRLF = "\r\n";
@@ -160,7 +160,7 @@ function flow(): ImapFlow {
 let starting: Promise<void> | undefined;
 function ready(): Promise<void> {
   starting ??= (async () => {
-    t = await startTestServer({}, []);
+    t = await startTestServer(RELEASE_ROUTED, []);
     await busyRetry(() => addAccount(t.server.store, { login: USER, password: PASSWORD }));
     for (const raw of RAW) await busyRetry(() => t.ingest([USER], raw));
   })();

@@ -39,7 +39,7 @@ export const copy: CommandSpec = {
         case "release":
         case "release-train":
         case "not-spam":
-          acted = await release(s.deps.store, actor, uids, target.onCopy, limits);
+          acted = await release(s.deps.store, actor, uids, target.onCopy, limits, { smarthost: !!s.deps.config.smtp.smarthost });
           break;
         case "spam":
           acted = await reportSpam(s.deps.store, actor, uids, limits);
@@ -50,7 +50,7 @@ export const copy: CommandSpec = {
           break;
       }
     } catch (e) {
-      if (e instanceof ActionError) return no(e.message, e.code === "LIMIT" ? "LIMIT" : "CANNOT");
+      if (e instanceof ActionError) return no(e.message, e.code === "LIMIT" || e.code === "UNAVAILABLE" ? e.code : "CANNOT");
       throw e;
     }
     if (acted.length) {
