@@ -11,7 +11,7 @@
  * full stack); bytecode needs format "esm" because of top-level await.
  */
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
@@ -84,8 +84,9 @@ if (!result.success) {
   for (const log of result.logs) console.error(log);
   process.exit(1);
 }
-// The source map is embedded in the executable (stack traces map without it); drop the side file.
-rmSync(`${outfile}.map`, { force: true });
+// The source maps are embedded in the executable (stack traces map without them); drop the side
+// files, the worker entry points' ones included.
+for (const name of [`${basename(outfile)}.map`, "prepare-worker.js.map", "codec-worker.js.map", "writer-worker.js.map"]) rmSync(join(dirname(outfile), name), { force: true });
 const secs = ((performance.now() - started) / 1000).toFixed(1);
 const mib = (statSync(outfile).size / 1048576).toFixed(1);
 console.log(`built ${values.outfile} (${target}, ${mib} MiB) in ${secs} s`);

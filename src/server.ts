@@ -75,7 +75,8 @@ async function startAll(config: Config, stops: (() => unknown)[]): Promise<Runni
   const files = config.tls.cert && config.tls.key
     ? { certPath: resolve(config.tls.cert), keyPath: resolve(config.tls.key) }
     : await ensureSelfSigned(resolve(config.dataDir), config.hostname);
-  const tls = new TlsContextStore(files, (event, fields) => log("info", event, fields));
+  // a failed reload or an expired certificate needs the operator: warn, the rest is info
+  const tls = new TlsContextStore(files, (event, fields) => log(/failed|expired/.test(event) ? "warn" : "info", event, fields));
   tls.load();
   stops.push(tls.watch());
 
@@ -91,6 +92,7 @@ async function startAll(config: Config, stops: (() => unknown)[]): Promise<Runni
 
   let http: HttpHandle | undefined;
   let ops: HttpHandle | undefined;
+  let lmtp: LmtpServer | undefined;
   const opsEnabled = config.http.ops.enabled;
   if (config.http.enabled || opsEnabled) {
     const httpHost = config.http.host ?? config.host;
@@ -112,6 +114,7 @@ async function startAll(config: Config, stops: (() => unknown)[]): Promise<Runni
           : []),
         ...(config.http.enabled ? [{ name: "http", protocol: "HTTP", host: httpHost, port: http?.port ?? null, tls: "none" as const, bound: http !== undefined }] : []),
         ...(opsEnabled ? [{ name: "ops", protocol: "HTTP", host: opsHost, port: ops?.port ?? null, tls: "none" as const, bound: ops !== undefined }] : []),
+        ...(config.lmtp.enabled ? [{ name: "lmtp", protocol: "LMTP", host: config.lmtp.host, port: lmtp?.port ?? null, tls: "none" as const, bound: lmtp !== undefined }] : []),
       ],
       certificateNotAfter: () => tls.notAfter,
       imapEndpoints: () => ({
@@ -158,7 +161,6 @@ async function startAll(config: Config, stops: (() => unknown)[]): Promise<Runni
     await Promise.all([outbox.stop(), training.stop()]);
   });
 
-  let lmtp: LmtpServer | undefined;
   if (config.lmtp.enabled) {
     lmtp = await startLmtp({ store, config, words, pool: preparePool });
     stops.unshift(() => lmtp!.stop());

@@ -19,6 +19,7 @@
 import net, { type AddressInfo } from "node:net";
 import type { Config } from "../config/index.ts";
 import { log } from "../observability/log.ts";
+import { lmtpMetrics } from "../observability/metrics.ts";
 import { IngestError, prepare, type IngestItem, type IngestResult, type Prepared } from "../quarantine/ingest.ts";
 import { PreparePool } from "../quarantine/prepare-pool.ts";
 import { WordIndexer } from "../quarantine/word-index.ts";
@@ -136,15 +137,22 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
     underWay: (on) => void (underWay += on ? 1 : -1),
     async checkRecipient(address) {
       const rcpt = normalizeAddress(address);
-      if (!/^[^@\s]+@[^@\s]+$/.test(rcpt)) return `550 5.1.3 <${address}>: bad recipient address syntax`;
-      if (cfg.unknownRecipients === "accept") return undefined;
+      if (!/^[^@\s]+@[^@\s]+$/.test(rcpt)) {
+        lmtpMetrics.recipients.inc({ result: "invalid" });
+        return `550 5.1.3 <${address}>: bad recipient address syntax`;
+      }
       try {
-        if (await recipients.known(rcpt)) return undefined;
+        if (cfg.unknownRecipients === "accept" || (await recipients.known(rcpt))) {
+          lmtpMetrics.recipients.inc({ result: "accepted" });
+          return undefined;
+        }
       } catch (e) {
         log("error", "lmtp.rcpt_lookup_failed", { error: String(e) });
+        lmtpMetrics.recipients.inc({ result: "lookup_failed" });
         return "451 4.3.0 Temporary lookup failure";
       }
       stats.rejected++;
+      lmtpMetrics.recipients.inc({ result: "unknown" });
       return `550 5.1.1 <${address}>: unknown recipient, no quarantine for this domain`;
     },
     deliver: (message) => deliver(message.raw, message.from, message.recipients, message.remoteAddress),
@@ -152,8 +160,13 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
 
   /** Stores one message for its accepted recipients; the reply lines, one per recipient. */
   async function deliver(raw: Buffer, from: string, rcpts: string[], clientAddr: string | null): Promise<string[]> {
+    lmtpMetrics.bytes.inc({}, raw.length);
     const all = (line: string) => rcpts.map(() => line);
-    const refusal = (e: unknown) => all(e instanceof IngestError ? `554 5.6.0 Cannot store message: ${(e as Error).message}` : `451 4.3.0 Cannot store message: ${(e as Error).message}`);
+    const refusal = (e: unknown) => {
+      const refused = e instanceof IngestError;
+      lmtpMetrics.deliveries.inc({ result: refused ? "refused" : "failed" });
+      return all(refused ? `554 5.6.0 Cannot store message: ${(e as Error).message}` : `451 4.3.0 Cannot store message: ${(e as Error).message}`);
+    };
     let item: IngestItem;
     try {
       const verdict = verdictFromHeaders(raw, cfg.scoreHeaders);
@@ -178,8 +191,10 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
       res = await committer.submit(prepared, clientAddr);
     } catch (e) {
       log("error", "lmtp.ingest_failed", { error: String(e) });
+      lmtpMetrics.deliveries.inc({ result: "failed" });
       return all("451 4.3.0 Temporary failure storing the message, try again");
     }
+    lmtpMetrics.deliveries.inc({ result: "stored" });
     stats.messages++;
     stats.rows += res.ids.length;
     stats.commits = committer.commits;
@@ -195,6 +210,7 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
       socket.end("421 4.3.2 Too many connections, try again later\r\n");
       return;
     }
+    lmtpMetrics.connectionsTotal.inc();
     const c = new LmtpConnection(socket, handlers);
     connections.add(c);
     socket.on("close", () => connections.delete(c));

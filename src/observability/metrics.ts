@@ -117,3 +117,11 @@ export const imapMetrics = {
   bytesOut: counter("quarantined_imap_bytes_sent_total", "bytes sent to IMAP clients"),
   errors: counter("quarantined_imap_errors_total", "IMAP errors by kind"),
 };
+
+/** The LMTP listener's instruments. */
+export const lmtpMetrics = {
+  connectionsTotal: counter("quarantined_lmtp_connections_total", "LMTP connections accepted"),
+  recipients: counter("quarantined_lmtp_recipients_total", "LMTP RCPT results (accepted, unknown, invalid, lookup_failed)"),
+  deliveries: counter("quarantined_lmtp_deliveries_total", "LMTP messages by result (stored, refused, failed)"),
+  bytes: counter("quarantined_lmtp_bytes_received_total", "message bytes received over LMTP"),
+};

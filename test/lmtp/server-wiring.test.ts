@@ -64,6 +64,13 @@ test("startServer: a message delivered over LMTP is found at once by IMAP SEARCH
     assert.match(await c.cmd("f", 'UID SEARCH TEXT "wombat"'), new RegExp(`^\\* SEARCH ${uid}\\r?$`, "m"));
     assert.match(await c.cmd("g", 'UID SEARCH BODY "quixo"'), new RegExp(`^\\* SEARCH ${uid}\\r?$`, "m"));
     assert.equal((await rows(t.server.store, "SELECT blob_id FROM word_index_queue")).length, 0);
+
+    // the LMTP listener shows in /status and its deliveries in /metrics
+    const status = (await (await fetch(`http://127.0.0.1:${t.http}/status`)).json()) as { listeners: { name: string; port: number; bound: boolean }[] };
+    assert.deepEqual(status.listeners.find((l) => l.name === "lmtp"), { ...status.listeners.find((l) => l.name === "lmtp"), port: t.server.ports.lmtp, bound: true });
+    const metrics = await (await fetch(`http://127.0.0.1:${t.http}/metrics`)).text();
+    assert.match(metrics, /^quarantined_lmtp_deliveries_total\{result="stored"\} [1-9]/m);
+    assert.match(metrics, /^quarantined_lmtp_recipients_total\{result="accepted"\} [1-9]/m);
   } finally {
     await c.cmd("z", "LOGOUT").catch(() => {});
     await t.stop();
