@@ -51,8 +51,37 @@ export async function readStdin(): Promise<Uint8Array> {
 }
 
 export async function readPasswordStdin(): Promise<string> {
+  if (process.stdin.isTTY) return readPasswordFromTerminal();
   const text = new TextDecoder().decode(await readStdin());
   return text.replace(/\r?\n$/, "");
+}
+
+/** A password typed at a terminal: prompted on stderr, not echoed, ended by Enter (Ctrl-C aborts). */
+function readPasswordFromTerminal(): Promise<string> {
+  const stdin = process.stdin;
+  stdin.setRawMode(true); // echo off before the prompt, so nothing typed after it shows
+  process.stderr.write("Password: ");
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let typed = "";
+    const done = (err?: Error) => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write("\n");
+      if (err) reject(err);
+      else resolve(typed);
+    };
+    const onData = (chunk: Buffer | string) => {
+      for (const ch of typeof chunk === "string" ? chunk : chunk.toString("utf8")) {
+        if (ch === "\r" || ch === "\n" || ch === "\u0004") return done();
+        if (ch === "\u0003") return done(new UsageError("password entry cancelled"));
+        if (ch === "\u007f" || ch === "\b") typed = typed.slice(0, -1);
+        else typed += ch;
+      }
+    };
+    stdin.on("data", onData);
+  });
 }
 
 export const print = (s: string) => process.stdout.write(s + "\n");

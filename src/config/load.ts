@@ -138,10 +138,14 @@ export function resolveConfig(layers: Layer[]): Config {
   const issue = result.issues[0];
   const path = (issue.path ?? []).map((p) => p.key as string | number);
   const key = path.join(".") || "(top level)";
-  const from = [...layers].reverse().find((l) => hasPath(l.values, path))?.source;
+  // the layer that set the key, or for a missing key the one that set its section
+  let from: string | undefined;
+  for (let n = path.length; n > 0 && !from; n--) from = [...layers].reverse().find((l) => hasPath(l.values, path.slice(0, n)))?.source;
   const what = issue.kind === "schema" && issue.type === "strict_object" && issue.expected === "never"
     ? "unknown key"
-    : issue.message;
+    : SECRET_KEYS.test(String(path.at(-1) ?? ""))
+      ? issue.message.replace(/ but received .*$/s, "") // never echo what was given for a secret
+      : issue.message;
   throw new ConfigError(`${key}: ${what}${from ? ` (from ${from})` : ""}`);
 }
 

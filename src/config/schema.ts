@@ -135,30 +135,35 @@ export const configSchema = v.strictObject({
     {},
   ),
   training: v.optional(
-    v.strictObject({
-      sink: v.optional(v.picklist(["none", "rspamd", "spamd", "webhook"]), "none"),
-      rspamd: v.optional(
-        v.strictObject({
-          url: v.string(),
-          password: v.optional(v.string()),
-          classifier: v.optional(v.string()),
-          fuzzy: v.optional(v.boolean(), false),
-          /** fuzzy storage flag (and weight) sent with /fuzzyadd */
-          fuzzyFlag: v.optional(v.pipe(v.number(), v.integer()), 1),
-          fuzzyWeight: v.optional(v.number(), 10),
-        }),
-      ),
-      spamd: v.optional(v.strictObject({ host: v.optional(host, "127.0.0.1"), port: v.optional(port, 783), user: v.optional(v.string()) })),
-      webhook: v.optional(v.strictObject({ url: v.string(), secret: v.string() })),
-      reportsPerHourPerTenant: v.optional(positiveInt, 600),
-      retryBaseSeconds: v.optional(positiveInt, 60),
-      retryMaxSeconds: v.optional(positiveInt, 3600),
-      /** a report the sink has not taken after this long is marked failed */
-      maxRetryAgeSeconds: v.optional(positiveInt, 7 * 24 * 3600),
-      leaseSeconds: v.optional(positiveInt, 300),
-      timeoutSeconds: v.optional(positiveInt, 30),
-      concurrency: v.optional(positiveInt, 4),
-    }),
+    v.pipe(
+      v.strictObject({
+        sink: v.optional(v.picklist(["none", "rspamd", "spamd", "webhook"]), "none"),
+        rspamd: v.optional(
+          v.strictObject({
+            url: v.string(),
+            password: v.optional(v.string()),
+            classifier: v.optional(v.string()),
+            fuzzy: v.optional(v.boolean(), false),
+            /** fuzzy storage flag (and weight) sent with /fuzzyadd */
+            fuzzyFlag: v.optional(v.pipe(v.number(), v.integer()), 1),
+            fuzzyWeight: v.optional(v.number(), 10),
+          }),
+        ),
+        spamd: v.optional(v.strictObject({ host: v.optional(host, "127.0.0.1"), port: v.optional(port, 783), user: v.optional(v.string()) })),
+        webhook: v.optional(v.strictObject({ url: v.string(), secret: v.string() })),
+        reportsPerHourPerTenant: v.optional(positiveInt, 600),
+        retryBaseSeconds: v.optional(positiveInt, 60),
+        retryMaxSeconds: v.optional(positiveInt, 3600),
+        /** a report the sink has not taken after this long is marked failed */
+        maxRetryAgeSeconds: v.optional(positiveInt, 7 * 24 * 3600),
+        leaseSeconds: v.optional(positiveInt, 300),
+        timeoutSeconds: v.optional(positiveInt, 30),
+        concurrency: v.optional(positiveInt, 4),
+      }),
+      // the chosen sink needs its section (spamd has defaults): refused at start, not at first report
+      v.forward(v.check((t) => t.sink !== "rspamd" || t.rspamd !== undefined, 'required when training.sink is "rspamd"'), ["rspamd"]),
+      v.forward(v.check((t) => t.sink !== "webhook" || t.webhook !== undefined, 'required when training.sink is "webhook"'), ["webhook"]),
+    ),
     {},
   ),
   limits: v.optional(

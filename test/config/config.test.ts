@@ -43,3 +43,23 @@ test("secrets are masked", () => {
   const text = JSON.stringify(maskSecrets(c));
   assert.doesNotMatch(text, /supersecret|"tok"/);
 });
+
+test("a secret of the wrong type is named, never echoed", () => {
+  const dir = mkdtempSync(join(tmpdir(), "qcfg-"));
+  const file = join(dir, "c.json");
+  writeFileSync(file, JSON.stringify({ admin: { password: 123456789 } }));
+  assert.throws(() => loadConfig({ configFile: file, env: {} }), (e: Error) => /^admin\.password: Invalid type: Expected string \(from /.test(e.message) && !e.message.includes("123456789"));
+  writeFileSync(file, JSON.stringify({ training: { sink: "webhook", webhook: { url: "http://127.0.0.1:9/h", secret: 987654321 } } }));
+  assert.throws(() => loadConfig({ configFile: file, env: {} }), (e: Error) => /^training\.webhook\.secret: /.test(e.message) && !e.message.includes("987654321"));
+});
+
+test("the training sink chosen needs its section, checked with the rest of the config", () => {
+  const dir = mkdtempSync(join(tmpdir(), "qcfg-"));
+  const file = join(dir, "c.json");
+  writeFileSync(file, JSON.stringify({ training: { sink: "rspamd" } }));
+  assert.throws(() => loadConfig({ configFile: file, env: {} }), /training\.rspamd: required when training\.sink is "rspamd" \(from /);
+  writeFileSync(file, JSON.stringify({ training: { sink: "webhook" } }));
+  assert.throws(() => loadConfig({ configFile: file, env: {} }), /training\.webhook: required when training\.sink is "webhook"/);
+  writeFileSync(file, JSON.stringify({ training: { sink: "spamd" } }));
+  assert.equal(loadConfig({ configFile: file, env: {} }).training.sink, "spamd");
+});
