@@ -45,20 +45,22 @@ export async function openStore(opts: OpenOptions): Promise<Store> {
     if (path && !path.startsWith(":memory:")) mkdirSync(dirname(resolve(path)), { recursive: true });
   }
   const raw = createClient({ url: opts.url, authToken: opts.authToken, timeout: opts.busyTimeoutMs ?? 5000 });
-  const client = kind === "file" ? serialiseWrites(raw, resolve(opts.url.slice("file:".length)), opts.busyTimeoutMs ?? 5000) : raw;
+  const path = resolve(opts.url.slice("file:".length));
+  const nativeUsable = kind === "file" && !opts.url.includes(":memory:") && !opts.url.includes("?");
+  let native: NativeWriter | undefined;
+  const nativeWriter = () => (native ??= new NativeWriter(path, opts.busyTimeoutMs ?? 5000));
+  // writes wait for other processes on the native connection, asynchronously (write-lock.ts)
+  const client = kind === "file" ? serialiseWrites(raw, path, opts.busyTimeoutMs ?? 5000, nativeUsable ? () => nativeWriter().waitForWriteLock() : undefined) : raw;
   if (kind === "file") {
     await client.execute("PRAGMA journal_mode=WAL");
   }
   const db = drizzle(client, { schema });
-  const path = resolve(opts.url.slice("file:".length));
-  const nativeUsable = kind === "file" && !opts.url.includes(":memory:") && !opts.url.includes("?");
-  let native: NativeWriter | undefined;
   return {
     client,
     db,
     url: opts.url,
     kind,
-    native: () => (nativeUsable ? (native ??= new NativeWriter(path, opts.busyTimeoutMs ?? 5000)) : undefined),
+    native: () => (nativeUsable ? nativeWriter() : undefined),
     localFile: nativeUsable ? { path, busyTimeoutMs: opts.busyTimeoutMs ?? 5000 } : undefined,
     close: () => {
       native?.close();

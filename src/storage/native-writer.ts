@@ -12,7 +12,7 @@
  * and use the client.
  */
 import Database from "libsql";
-import { acquireWriteLock } from "./write-lock.ts";
+import { acquireWriteLock, BUSY_POLL_MS, retryWhileBusy } from "./write-lock.ts";
 
 type Row = Record<string, unknown>;
 type Statement = { run(...args: unknown[]): unknown; all(...args: unknown[]): unknown[] };
@@ -28,7 +28,8 @@ export class NativeWriter {
   private statements = new Map<string, Statement>();
 
   constructor(private readonly path: string, private readonly busyTimeoutMs: number) {
-    this.db = new Database(path, { timeout: busyTimeoutMs }) as never;
+    // a short busy wait: the transaction's BEGIN is retried asynchronously (write-lock.ts)
+    this.db = new Database(path, { timeout: BUSY_POLL_MS }) as never;
   }
 
   private statement(sql: string): Statement {
@@ -52,7 +53,7 @@ export class NativeWriter {
         all: (sql, args = []) => this.statement(sql).all(...args) as Row[],
         run: (sql, args = []) => void this.statement(sql).run(...args),
       };
-      this.statement("BEGIN IMMEDIATE").run();
+      await retryWhileBusy(() => this.statement("BEGIN IMMEDIATE").run(), this.busyTimeoutMs);
       try {
         const out = await fn(tx);
         this.statement("COMMIT").run();
@@ -68,6 +69,17 @@ export class NativeWriter {
     } finally {
       release();
     }
+  }
+
+  /**
+   * Waits, asynchronously, until no other process holds the database's write lock (takes it and
+   * gives it back at once). Call it under this process's write lock, outside a transaction.
+   */
+  async waitForWriteLock(): Promise<void> {
+    await retryWhileBusy(() => {
+      this.statement("BEGIN IMMEDIATE").run();
+      this.statement("ROLLBACK").run();
+    }, this.busyTimeoutMs);
   }
 
   close(): void {

@@ -8,6 +8,15 @@
  * A waiter gives up queuing after the busy timeout and goes ahead unlocked (SQLite's own
  * locking still keeps the data safe), so a caller that writes through the client while it
  * holds a transaction gets the old stall, never a deadlock.
+ *
+ * Between processes (a CLI import beside the server) SQLite's busy handler would sleep on the
+ * main thread too: every listener stalled for as long as the other process held the lock. So
+ * before a write the caller's `waitForLock` waits for the other process asynchronously (the
+ * native writer polls BEGIN IMMEDIATE with a short busy timeout, BUSY_POLL_MS, and rolls back),
+ * and only then does the client write. The client itself keeps the full busy timeout: a
+ * statement of @libsql/client that fails with SQLITE_BUSY is not reset, and its connection then
+ * holds a read transaction that keeps later writes on it from ever committing, so the client
+ * must not meet the lock, except in the rare race where another process takes it in between.
  */
 import type { Client, InStatement, Transaction, TransactionMode } from "@libsql/client";
 
@@ -49,6 +58,27 @@ class Mutex {
   }
 }
 
+/** SQLite busy timeout of main-thread connections: the longest the event loop may wait in SQLite. */
+export const BUSY_POLL_MS = 20;
+
+export function isBusy(e: unknown): boolean {
+  const text = `${(e as { code?: string })?.code ?? ""} ${(e as Error)?.message ?? e}`;
+  return /SQLITE_BUSY|database is locked/i.test(text);
+}
+
+/** Runs `attempt` again after short asynchronous pauses while the database is locked by another process. */
+export async function retryWhileBusy<T>(attempt: () => T | Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (!isBusy(e) || Date.now() + pause > deadline) throw e;
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+}
+
 /** One mutex per database file, shared by every client this process opens on it. */
 const mutexes = new Map<string, Mutex>();
 
@@ -69,13 +99,16 @@ function sqlOf(stmt: InStatement): string {
   return typeof stmt === "string" ? stmt : stmt.sql;
 }
 
-/** Wraps a client so writes (transactions, write batches, write statements) queue in this process. */
-export function serialiseWrites(client: Client, key: string, timeoutMs: number): Client {
+/**
+ * Wraps a client so writes (transactions, write batches, write statements) queue in this process
+ * and wait for other processes without blocking the event loop (`waitForLock`).
+ */
+export function serialiseWrites(client: Client, key: string, timeoutMs: number, waitForLock?: () => Promise<void>): Client {
   const m = mutexFor(key);
 
   const transaction = async (mode: TransactionMode = "write"): Promise<Transaction> => {
     if (mode === "read") return client.transaction(mode);
-    const release = await m.acquire(timeoutMs);
+    const release = await lock();
     let tx: Transaction;
     try {
       tx = await client.transaction(mode);
@@ -109,9 +142,21 @@ export function serialiseWrites(client: Client, key: string, timeoutMs: number):
     });
   };
 
+  /** This process's mutex, then the other processes' lock (asynchronously); returns the mutex's release. */
+  const lock = async (): Promise<() => void> => {
+    const release = await m.acquire(timeoutMs);
+    try {
+      await waitForLock?.();
+    } catch (e) {
+      release();
+      throw e;
+    }
+    return release;
+  };
+
   const batch = async (stmts: InStatement[], mode: TransactionMode = "deferred") => {
     if (mode === "read") return client.batch(stmts, mode);
-    const release = await m.acquire(timeoutMs);
+    const release = await lock();
     try {
       return await client.batch(stmts, mode);
     } finally {
@@ -122,7 +167,7 @@ export function serialiseWrites(client: Client, key: string, timeoutMs: number):
   const execute = async (stmt: InStatement | string, args?: unknown) => {
     const call = () => (args === undefined ? client.execute(stmt as InStatement) : (client.execute as (s: string, a: unknown) => ReturnType<Client["execute"]>)(stmt as string, args));
     if (!WRITE.test(sqlOf(stmt as InStatement))) return call();
-    const release = await m.acquire(timeoutMs);
+    const release = await lock();
     try {
       return await call();
     } finally {
