@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, rename, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
+import { TlsFileError } from "./context.ts";
 
 /**
  * @peculiar/x509 2.2 (via tsyringe) throws at import unless reflect-metadata ran first
@@ -99,7 +100,7 @@ export async function ensureSelfSigned(dir: string, hostname: string): Promise<T
   if (haveCert && haveKey) return files;
   if (haveCert || haveKey) {
     const missing = haveCert ? files.keyPath : files.certPath;
-    throw new Error(`TLS: ${missing} is missing (its partner exists); supply it or remove both to get a self-signed pair`);
+    throw new TlsFileError(haveCert ? "key" : "cert", `${missing} is missing (its partner exists); supply it or remove both to get a self-signed pair`);
   }
   await mkdir(tlsDir, { recursive: true, mode: 0o700 });
   await writeSelfSigned(files, hostname);
