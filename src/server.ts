@@ -67,8 +67,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
  */
 async function openTls(config: Config): Promise<TlsContextStore> {
   try {
-    const files = configuredTls(config.tls) ?? (await ensureSelfSigned(resolve(config.dataDir), config.hostname));
-    const tls = new TlsContextStore(files, (event, fields) => log("info", event, fields));
+    const tlsLog = (event: string, fields: Record<string, unknown>) => log("info", event, fields);
+    const files = configuredTls(config.tls) ?? (await ensureSelfSigned(resolve(config.dataDir), config.hostname, tlsLog));
+    const tls = new TlsContextStore(files, tlsLog);
     tls.load();
     return tls;
   } catch (e) {
