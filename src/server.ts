@@ -85,7 +85,7 @@ async function startAll(config: Config, stops: (() => unknown)[]): Promise<Runni
   const files = tls.files;
   stops.push(tls.watch());
 
-  const store = await openFromConfig(config);
+  const store = await openFromConfig(config, { create: true });
   stops.push(() => store.close());
 
   const admin = await ensureAdmin(store, config.admin.login, config.admin.password);

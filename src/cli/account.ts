@@ -1,7 +1,7 @@
 import { addAccount, AccountError, listAccounts, randomPassword, removeAccount, setPassword, addAlias } from "../quarantine/accounts.ts";
 import type { AccountKind } from "../quarantine/scope.ts";
 import { appendAudit } from "../quarantine/query.ts";
-import { configFrom, openFromConfig, parse, print, readPasswordStdin, UsageError } from "./context.ts";
+import { configFrom, DATABASE_HELP, openFromConfig, parse, print, readPasswordStdin, UsageError } from "./context.ts";
 
 export const help = `quarantined account add NAME [--kind user|domain|admin] [--password-stdin]
 quarantined account passwd NAME --password-stdin
@@ -11,7 +11,9 @@ quarantined account remove NAME
 
 NAME is an email address (user: sees its own quarantine), a domain name (domain admin: sees the
 whole domain) or a plain login (admin: sees everything). The kind is inferred from NAME.
-Without --password-stdin, add generates a password and prints it once.`;
+Without --password-stdin, add generates a password and prints it once.
+
+${DATABASE_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {

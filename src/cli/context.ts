@@ -2,6 +2,8 @@
  * What every subcommand shares: parsing its flags (node:util parseArgs, strict, so an unknown
  * flag is one clear line), loading the layered config, and opening the migrated store.
  */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfig, type Config } from "../config/index.ts";
 import { databaseUrl, migrate, openStore, type Store } from "../storage/db.ts";
@@ -29,9 +31,21 @@ export function configFrom(values: Record<string, unknown>): Config {
   return loadConfig({ configFile: values.config as string | undefined, flags });
 }
 
-/** Opens and migrates the configured database; a failure is one line naming the database. */
-export async function openFromConfig(config: Config): Promise<Store> {
+/** The options every command that opens the database takes, for its --help. */
+export const DATABASE_HELP = `The database is <data dir>/quarantine.db (--data-dir DIR or QUARANTINED_DATA_DIR, default
+./data), or --db URL; --config FILE reads a JSON config (see serve --help).`;
+
+/**
+ * Opens and migrates the configured database; a failure is one line naming the database.
+ * Only `serve` and `migrate` create a local database file: for any other command a missing
+ * one means the wrong directory (a forgotten --data-dir), not a fresh start.
+ */
+export async function openFromConfig(config: Config, opts: { create?: boolean } = {}): Promise<Store> {
   const url = databaseUrl(config.dataDir, config.database.url);
+  const file = url.startsWith("file:") ? url.slice("file:".length).replace(/\?.*$/, "") : undefined;
+  if (!opts.create && file && !file.startsWith(":memory:") && !existsSync(resolve(file))) {
+    throw new UsageError(`no database at ${resolve(file)} (start the server or run "quarantined migrate" first, or pass --data-dir)`);
+  }
   let store: Store | undefined;
   try {
     store = await openStore({ url, authToken: config.database.authToken, busyTimeoutMs: config.database.busyTimeoutMs });

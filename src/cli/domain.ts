@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { routeString } from "../config/schema.ts";
 import { addDomain, AccountError, listDomains, removeDomain, updateDomain } from "../quarantine/accounts.ts";
 import { appendAudit } from "../quarantine/query.ts";
-import { configFrom, openFromConfig, parse, print, UsageError } from "./context.ts";
+import { configFrom, DATABASE_HELP, openFromConfig, parse, print, UsageError } from "./context.ts";
 
 export const help = `quarantined domain add NAME [--retention-days N] [--route HOST:PORT]
 quarantined domain set NAME [--retention-days N|default] [--route HOST:PORT|default]
@@ -10,7 +10,9 @@ quarantined domain list [--json]
 quarantined domain remove NAME
 
 --retention-days: how long quarantined mail is kept (default: the configured retention, 14 days).
---route: where released mail for this domain is delivered (default: the configured smarthost).`;
+--route: where released mail for this domain is delivered (default: the configured smarthost).
+
+${DATABASE_HELP}`;
 
 function retention(s: string | undefined): number | null | undefined {
   if (s === undefined) return undefined;

@@ -1,10 +1,12 @@
 import { expire } from "../quarantine/expiry.ts";
-import { configFrom, openFromConfig, parse, print } from "./context.ts";
+import { configFrom, DATABASE_HELP, openFromConfig, parse, print } from "./context.ts";
 
 export const help = `quarantined expire [--now ISO-DATE]
 
 Moves quarantined messages past their retention out of the quarantine, forgets finished rows
-after 30 days and collects stored messages nothing refers to. A running server does this on a timer.`;
+after 30 days and collects stored messages nothing refers to. A running server does this on a timer.
+
+${DATABASE_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, { now: { type: "string" } }, false);

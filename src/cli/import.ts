@@ -8,14 +8,16 @@ import { join } from "node:path";
 import { IngestError, ingestPrepared, type IngestItem } from "../quarantine/ingest.ts";
 import { PreparePool } from "../quarantine/prepare-pool.ts";
 import { isAddress, normalizeAddress } from "../quarantine/scope.ts";
-import { configFrom, openFromConfig, parse, print, UsageError } from "./context.ts";
+import { configFrom, DATABASE_HELP, openFromConfig, parse, print, UsageError } from "./context.ts";
 
 export const help = `quarantined import PATH [--rcpt ADDR | --rcpt-header NAME] [--sender-header NAME] [--batch N] [--quiet]
 
 PATH is a Maildir (with cur/ and new/), an mbox file, or a directory of .eml files.
 Recipient rule: --rcpt gives every message one recipient; otherwise the first address found in
 --rcpt-header (default: Delivered-To, X-Original-To, then To). INTERNALDATE is the file's mtime
-for Maildir and .eml files, the "From " line date for mbox, else the Date header.`;
+for Maildir and .eml files, the "From " line date for mbox, else the Date header.
+
+${DATABASE_HELP}`;
 
 interface Source {
   name: string;

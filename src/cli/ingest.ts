@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { IngestError, ingestOne } from "../quarantine/ingest.ts";
-import { configFrom, openFromConfig, parse, print, readStdin, UsageError } from "./context.ts";
+import { configFrom, DATABASE_HELP, openFromConfig, parse, print, readStdin, UsageError } from "./context.ts";
 
 export const help = `quarantined ingest --rcpt ADDR [--rcpt ADDR ...] [--sender ADDR] [--reason TEXT] [--score N]
                    [--outgoing | --training-requested] [FILE|-]
@@ -8,7 +8,9 @@ export const help = `quarantined ingest --rcpt ADDR [--rcpt ADDR ...] [--sender 
 Quarantines one message (from FILE, or stdin) for each recipient and prints the new UIDs.
 --outgoing: held outgoing mail (folder "Caught (Outgoing)", option imap.outgoingFolder).
 --training-requested: a copy of an unsure message that was delivered, for the user to classify
-(folder "Training Requested", option imap.trainingFolder); it is reported, never released.`;
+(folder "Training Requested", option imap.trainingFolder); it is reported, never released.
+
+${DATABASE_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {

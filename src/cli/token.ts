@@ -1,12 +1,14 @@
 import { addToken, listTokens, removeToken, TokenError } from "../http/tokens.ts";
-import { configFrom, openFromConfig, parse, print, UsageError } from "./context.ts";
+import { configFrom, DATABASE_HELP, openFromConfig, parse, print, UsageError } from "./context.ts";
 
 export const help = `quarantined token add NAME --scope admin|DOMAIN
 quarantined token list [--json]
 quarantined token remove NAME
 
 Bearer tokens for the admin API (/api/v1). "add" prints the token once; only its SHA-256
-is stored. --scope admin sees every domain; --scope example.com sees that domain only.`;
+is stored. --scope admin sees every domain; --scope example.com sees that domain only.
+
+${DATABASE_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { scope: { type: "string" }, json: { type: "boolean" } });
