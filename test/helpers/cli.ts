@@ -6,10 +6,13 @@ const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 
 export interface CliRun { code: number | null; stdout: string; stderr: string }
 
-export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string>; stdin?: string | Uint8Array; timeoutMs?: number } = {}): Promise<CliRun> {
+/** umask: run under this umask (through sh) instead of the test runner's. */
+export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string>; stdin?: string | Uint8Array; timeoutMs?: number; umask?: string } = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    const argv = "Deno" in globalThis ? ["run", "-A", MAIN, ...args] : [MAIN, ...args];
-    const p = spawn(process.execPath, argv, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });
+    let cmd = process.execPath;
+    let argv = "Deno" in globalThis ? ["run", "-A", MAIN, ...args] : [MAIN, ...args];
+    if (opts.umask) [cmd, argv] = ["sh", ["-c", `umask ${opts.umask} && exec "$@"`, "sh", cmd, ...argv]];
+    const p = spawn(cmd, argv, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     p.stdout!.on("data", (d) => (stdout += d));
