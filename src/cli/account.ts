@@ -1,5 +1,5 @@
-import { addAccount, AccountError, listAccounts, randomPassword, removeAccount, setPassword, addAlias } from "../quarantine/accounts.ts";
-import type { AccountKind } from "../quarantine/scope.ts";
+import { addAccount, AccountError, addAlias, getDomain, inferKind, listAccounts, randomPassword, removeAccount, setPassword } from "../quarantine/accounts.ts";
+import { domainOf, type AccountKind } from "../quarantine/scope.ts";
 import { appendAudit } from "../quarantine/query.ts";
 import { configFrom, DATABASE_HELP, openFromConfig, parse, print, readPasswordStdin, UsageError } from "./context.ts";
 
@@ -11,6 +11,7 @@ quarantined account remove NAME
 
 NAME is an email address (user: sees its own quarantine), a domain name (domain admin: sees the
 whole domain) or a plain login (admin: sees everything). The kind is inferred from NAME.
+A user or domain account adds its domain (as "domain add" would) when there is none yet.
 Without --password-stdin, add generates a password and prints it once.
 
 ${DATABASE_HELP}`;
@@ -31,8 +32,14 @@ export async function run(argv: string[]): Promise<number> {
       case "add": {
         if (!name) throw new UsageError("account add: NAME is required");
         const password = values["password-stdin"] ? await readPasswordStdin() : randomPassword();
-        const row = await addAccount(store, { login: name, kind: values.kind as AccountKind | undefined, password });
+        // A user or domain account adds its domain when there is none: say so, so a mistyped
+        // domain does not go unnoticed.
+        const kind = (values.kind as AccountKind | undefined) ?? inferKind(name);
+        const domain = kind === "admin" ? undefined : kind === "user" ? domainOf(name.trim().toLowerCase()) : name.trim().toLowerCase();
+        const newDomain = domain !== undefined && !(await getDomain(store, domain));
+        const row = await addAccount(store, { login: name, kind, password });
         await appendAudit(store, { actor: "cli", actorKind: "cli", action: "account.add", detail: { login: row.login, kind: row.kind } });
+        if (newDomain) print(`added domain ${domain} (it had no quarantine yet)`);
         print(`added ${row.kind} account ${row.login}`);
         if (!values["password-stdin"]) print(`password: ${password}`);
         return 0;

@@ -6,6 +6,8 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfig, type Config } from "../config/index.ts";
+import { getDomain, isKnownRecipient } from "../quarantine/accounts.ts";
+import { domainOf } from "../quarantine/scope.ts";
 import { databaseUrl, migrate, openStore, type Store } from "../storage/db.ts";
 
 export class UsageError extends Error {}
@@ -56,6 +58,21 @@ export async function openFromConfig(config: Config, opts: { create?: boolean } 
     const why = String((e as Error).message ?? e).split("\n")[0];
     throw new UsageError(`database ${url.replace(/\?.*$/, "")}: cannot open (${why})`);
   }
+}
+
+/** The one line for a domain nothing quarantines for. */
+export function noDomain(domain: string): string {
+  return `no domain ${domain}: add it first with "domain add ${domain}"`;
+}
+
+/** Refuses a domain that has no quarantine (no `domain add`). */
+export async function requireDomain(store: Store, domain: string): Promise<void> {
+  if (!(await getDomain(store, domain))) throw new UsageError(noDomain(domain.toLowerCase()));
+}
+
+/** Refuses an address nothing quarantines for: the recipients LMTP answers with 550. */
+export async function requireKnownRecipient(store: Store, address: string): Promise<void> {
+  if (!(await isKnownRecipient(store, address))) throw new UsageError(noDomain(domainOf(address)));
 }
 
 export async function readStdin(): Promise<Uint8Array> {

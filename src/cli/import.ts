@@ -7,8 +7,9 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { IngestError, ingestPrepared, type IngestItem } from "../quarantine/ingest.ts";
 import { PreparePool } from "../quarantine/prepare-pool.ts";
-import { isAddress, normalizeAddress } from "../quarantine/scope.ts";
-import { configFrom, DATABASE_HELP, openFromConfig, parse, print, UsageError } from "./context.ts";
+import { isKnownRecipient } from "../quarantine/accounts.ts";
+import { domainOf, isAddress, normalizeAddress } from "../quarantine/scope.ts";
+import { configFrom, DATABASE_HELP, noDomain, openFromConfig, parse, print, requireKnownRecipient, UsageError } from "./context.ts";
 
 export const help = `quarantined import PATH [--rcpt ADDR | --rcpt-header NAME] [--sender-header NAME] [--batch N] [--quiet]
 
@@ -115,13 +116,18 @@ export async function run(argv: string[]): Promise<number> {
   const sources = listSources(positionals[0]);
   // The prepare workers boot (load their modules) while the store opens.
   const pool = new PreparePool();
-  let store: Awaited<ReturnType<typeof openFromConfig>>;
+  let store: Awaited<ReturnType<typeof openFromConfig>> | undefined;
   try {
     store = await openFromConfig(config);
+    if (values.rcpt) await requireKnownRecipient(store, normalizeAddress(values.rcpt));
   } catch (e) {
     pool.close();
+    store?.close();
     throw e;
   }
+  // Messages for recipients nothing quarantines for (LMTP's 550s) are skipped, counted by domain.
+  const known = new Map<string, boolean>();
+  const unknownDomains = new Map<string, number>();
   const started = performance.now();
   let done = 0;
   let rows = 0;
@@ -168,7 +174,16 @@ export async function run(argv: string[]): Promise<number> {
         if (r instanceof IngestError) {
           skipped++;
           process.stderr.write(`\nskipped ${current.names[j]}: ${r.message}\n`);
-        } else prepared.push(r);
+          continue;
+        }
+        const rcpt = r.recipients[0];
+        let ok = known.get(rcpt);
+        if (ok === undefined) known.set(rcpt, (ok = await isKnownRecipient(store, rcpt)));
+        if (ok) prepared.push(r);
+        else {
+          skipped++;
+          unknownDomains.set(domainOf(rcpt), (unknownDomains.get(domainOf(rcpt)) ?? 0) + 1);
+        }
       }
       const r = await ingestPrepared(store, prepared, { defaultRetentionDays: config.retention.defaultDays, actor: "import", actorKind: "cli" });
       done += prepared.length;
@@ -180,6 +195,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     // Fold the write-ahead log into the database file after a bulk load (and give the space back).
     await store.client.execute("PRAGMA wal_checkpoint(TRUNCATE)").catch(() => {});
+    for (const [domain, n] of unknownDomains) process.stderr.write(`\nskipped ${n} message(s): ${noDomain(domain)}\n`);
     progress(true);
     if (!values.quiet) process.stderr.write(`(${(await pool.workersReady()) || "no"} prepare workers)\n`);
     return skipped > 0 && done === 0 ? 1 : 0;

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { IngestError, ingestOne } from "../quarantine/ingest.ts";
-import { configFrom, DATABASE_HELP, openFromConfig, parse, print, readStdin, UsageError } from "./context.ts";
+import { isAddress, normalizeAddress } from "../quarantine/scope.ts";
+import { configFrom, DATABASE_HELP, openFromConfig, parse, print, readStdin, requireKnownRecipient, UsageError } from "./context.ts";
 
 export const help = `quarantined ingest --rcpt ADDR [--rcpt ADDR ...] [--sender ADDR] [--reason TEXT] [--score N]
                    [--outgoing | --training-requested] [FILE|-]
@@ -37,6 +38,8 @@ export async function run(argv: string[]): Promise<number> {
   const config = configFrom(values);
   const store = await openFromConfig(config);
   try {
+    // the same recipients LMTP accepts (a bad address is left to ingest's own check)
+    for (const rcpt of values.rcpt.map(normalizeAddress)) if (isAddress(rcpt)) await requireKnownRecipient(store, rcpt);
     const r = await ingestOne(
       store,
       { raw, recipients: values.rcpt, sender: values.sender, reason: values.reason, score, direction: values["training-requested"] ? "train" : values.outgoing ? "out" : "in" },

@@ -1,5 +1,5 @@
-import { addToken, listTokens, removeToken, TokenError } from "../http/tokens.ts";
-import { configFrom, DATABASE_HELP, openFromConfig, parse, print, UsageError } from "./context.ts";
+import { addToken, listTokens, normalizeTokenScope, removeToken, TokenError } from "../http/tokens.ts";
+import { configFrom, DATABASE_HELP, openFromConfig, parse, print, requireDomain, UsageError } from "./context.ts";
 
 export const help = `quarantined token add NAME --scope admin|DOMAIN
 quarantined token list [--json]
@@ -20,7 +20,9 @@ export async function run(argv: string[]): Promise<number> {
       case "add": {
         if (!name) throw new UsageError("token add: NAME is required");
         if (!values.scope) throw new UsageError("token add: --scope admin|DOMAIN is required");
-        const { token, row } = await addToken(store, name, values.scope);
+        const scope = normalizeTokenScope(values.scope);
+        if (scope !== "admin") await requireDomain(store, scope);
+        const { token, row } = await addToken(store, name, scope);
         process.stderr.write(`added token ${row.name} (scope ${row.scope}); it is shown only now:\n`);
         print(token);
         return 0;
