@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { IngestError, ingestPrepared, type IngestItem } from "../quarantine/ingest.ts";
+import { headerAddress, SENDER_HEADERS } from "../quarantine/header-address.ts";
 import { PreparePool } from "../quarantine/prepare-pool.ts";
 import { isKnownRecipient } from "../quarantine/accounts.ts";
 import { domainOf, isAddress, normalizeAddress } from "../quarantine/scope.ts";
@@ -77,26 +78,6 @@ function mboxSources(path: string): Source[] {
   return out;
 }
 
-const FIELD_RE = new Map<string, RegExp>();
-
-/** The first address in one of the header fields, read from the header block only. */
-function headerValue(raw: Uint8Array, names: string[]): string | undefined {
-  let end = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).indexOf("\n\n");
-  const crlf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).indexOf("\r\n\r\n");
-  if (crlf >= 0 && (end < 0 || crlf < end)) end = crlf;
-  const head = Buffer.from(raw.buffer, raw.byteOffset, Math.min(end < 0 ? raw.length : end, 256 * 1024)).toString("latin1").replace(/\r?\n[ \t]+/g, " ");
-  for (const name of names) {
-    let re = FIELD_RE.get(name);
-    if (!re) FIELD_RE.set(name, (re = new RegExp(`^${name.replace(/[-]/g, "\\-")}:[ \\t]*(.*)$`, "im")));
-    const m = head.match(re);
-    if (!m) continue;
-    const addr = m[1].match(/<([^>]+)>/)?.[1] ?? m[1].split(",")[0].trim();
-    const a = normalizeAddress(addr);
-    if (isAddress(a)) return a;
-  }
-  return undefined;
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     rcpt: { type: "string" },
@@ -111,7 +92,7 @@ export async function run(argv: string[]): Promise<number> {
   const batchSize = values.batch ? Number(values.batch) : 500;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 5000) throw new UsageError("--batch: expected a whole number from 1 to 5000");
   const rcptHeaders = values["rcpt-header"] ? [values["rcpt-header"]] : ["Delivered-To", "X-Original-To", "To"];
-  const senderHeaders = values["sender-header"] ? [values["sender-header"]] : ["Return-Path", "From"];
+  const senderHeaders = values["sender-header"] ? [values["sender-header"]] : SENDER_HEADERS;
   const config = configFrom(values);
   const sources = listSources(positionals[0]);
   // The prepare workers boot (load their modules) while the store opens.
@@ -143,13 +124,13 @@ export async function run(argv: string[]): Promise<number> {
     const names: string[] = [];
     for (const src of batch) {
       const raw = src.read();
-      const rcpt = values.rcpt ?? headerValue(raw, rcptHeaders);
+      const rcpt = values.rcpt ?? headerAddress(raw, rcptHeaders);
       if (!rcpt) {
         skipped++;
         process.stderr.write(`\nskipped ${src.name}: no recipient (use --rcpt or --rcpt-header)\n`);
         continue;
       }
-      items.push({ raw, recipients: [rcpt], sender: headerValue(raw, senderHeaders) ?? "", receivedAt: src.date ? Math.floor(src.date) : undefined });
+      items.push({ raw, recipients: [rcpt], sender: headerAddress(raw, senderHeaders) ?? "", receivedAt: src.date ? Math.floor(src.date) : undefined });
       names.push(src.name);
     }
     return { items, names };

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { headerAddress, SENDER_HEADERS } from "../quarantine/header-address.ts";
 import { IngestError, ingestOne } from "../quarantine/ingest.ts";
 import { isAddress, normalizeAddress } from "../quarantine/scope.ts";
 import { configFrom, DATABASE_HELP, openFromConfig, parse, print, readStdin, requireKnownRecipient, UsageError } from "./context.ts";
@@ -7,6 +8,8 @@ export const help = `quarantined ingest --rcpt ADDR [--rcpt ADDR ...] [--sender 
                    [--outgoing | --training-requested] [FILE|-]
 
 Quarantines one message (from FILE, or stdin) for each recipient and prints the new UIDs.
+--sender: the envelope sender a release is sent with (default: the message's Return-Path, else
+its From; --sender '' for none).
 --outgoing: held outgoing mail (folder "Caught (Outgoing)", option imap.outgoingFolder).
 --training-requested: a copy of an unsure message that was delivered, for the user to classify
 (folder "Training Requested", option imap.trainingFolder); it is reported, never released.
@@ -42,7 +45,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const rcpt of values.rcpt.map(normalizeAddress)) if (isAddress(rcpt)) await requireKnownRecipient(store, rcpt);
     const r = await ingestOne(
       store,
-      { raw, recipients: values.rcpt, sender: values.sender, reason: values.reason, score, direction: values["training-requested"] ? "train" : values.outgoing ? "out" : "in" },
+      { raw, recipients: values.rcpt, sender: values.sender ?? headerAddress(raw, SENDER_HEADERS) ?? "", reason: values.reason, score, direction: values["training-requested"] ? "train" : values.outgoing ? "out" : "in" },
       { defaultRetentionDays: config.retention.defaultDays, actor: "cli", actorKind: "cli" },
     );
     print(`quarantined ${r.ids.length} row(s): UID ${r.ids.join(", ")}${r.duplicateBlob ? " (message already stored once)" : ""}`);

@@ -84,3 +84,18 @@ test("an alias or account covers an address in a domain without a quarantine; ac
   const ing = await runCli(["ingest", "--rcpt", "bob@elsewhere.test", "-"], { env, stdin: eml("bob@elsewhere.test", "via alias") });
   assert.equal(ing.code, 0, ing.stderr);
 });
+
+test("ingest without --sender takes the envelope sender from Return-Path, else From", async () => {
+  const cases: [string, string[], string][] = [
+    [eml("alice@example.com", "rp", "Return-Path: <bounce@bad.test>\r\n"), [], "bounce@bad.test"],
+    [eml("alice@example.com", "from"), [], "junk@spam.test"],
+    [eml("alice@example.com", "given", "Return-Path: <bounce@bad.test>\r\n"), ["--sender", "given@bad.test"], "given@bad.test"],
+    [eml("alice@example.com", "none"), ["--sender", ""], ""],
+  ];
+  for (const [raw, args, sender] of cases) {
+    const r = await runCli(["ingest", "--rcpt", "alice@example.com", ...args, "-"], { env, stdin: raw });
+    assert.equal(r.code, 0, r.stderr);
+    const uid = Number(/UID (\d+)/.exec(r.stdout)![1]);
+    assert.deepEqual((await rows("SELECT sender FROM messages WHERE id = ?", [uid])).map((x) => x.sender), [sender]);
+  }
+});
