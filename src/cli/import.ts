@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { IngestError, ingestPrepared, type IngestItem } from "../quarantine/ingest.ts";
+import { IngestError, ingestPrepared, quarantinedFor, type IngestItem, type Prepared } from "../quarantine/ingest.ts";
 import { headerAddress, SENDER_HEADERS } from "../quarantine/header-address.ts";
 import { PreparePool } from "../quarantine/prepare-pool.ts";
 import { isKnownRecipient } from "../quarantine/accounts.ts";
@@ -14,7 +14,9 @@ import { configFrom, DATABASE_HELP, noDomain, openFromConfig, parse, print, requ
 
 export const help = `quarantined import PATH [--rcpt ADDR | --rcpt-header NAME] [--sender-header NAME] [--batch N] [--quiet]
 
-PATH is a Maildir (with cur/ and new/), an mbox file, or a directory of .eml files.
+PATH is a Maildir (with cur/ and new/), an mbox file, or a directory of .eml files. A message
+already quarantined for its recipient (the same content, in any state) is skipped, so running
+an import again adds only what is new.
 Recipient rule: --rcpt gives every message one recipient; otherwise the first address found in
 --rcpt-header (default: Delivered-To, X-Original-To, then To). INTERNALDATE is the file's mtime
 for Maildir and .eml files, the "From " line date for mbox, else the Date header.
@@ -113,6 +115,8 @@ export async function run(argv: string[]): Promise<number> {
   let done = 0;
   let rows = 0;
   let skipped = 0;
+  // of the skipped: those quarantined for their recipient already (a second run over the same source)
+  let duplicates = 0;
   let lastProgress = started;
   const progress = (final = false) => {
     const s = (performance.now() - started) / 1000;
@@ -149,7 +153,8 @@ export async function run(argv: string[]): Promise<number> {
       const current = ahead.shift()!;
       const results = await current.results;
       ahead.push(schedule(start + 2 * batchSize));
-      const prepared = [];
+      const prepared: Prepared[] = [];
+      const have = await quarantinedFor(store, results.flatMap((r) => (r instanceof IngestError ? [] : [r.sha256])));
       for (let j = 0; j < results.length; j++) {
         const r = results[j];
         if (r instanceof IngestError) {
@@ -160,10 +165,15 @@ export async function run(argv: string[]): Promise<number> {
         const rcpt = r.recipients[0];
         let ok = known.get(rcpt);
         if (ok === undefined) known.set(rcpt, (ok = await isKnownRecipient(store, rcpt)));
-        if (ok) prepared.push(r);
-        else {
+        if (!ok) {
           skipped++;
           unknownDomains.set(domainOf(rcpt), (unknownDomains.get(domainOf(rcpt)) ?? 0) + 1);
+        } else if (have.has(`${r.sha256} ${rcpt}`)) {
+          skipped++;
+          duplicates++;
+        } else {
+          have.add(`${r.sha256} ${rcpt}`); // the same message twice in this batch
+          prepared.push(r);
         }
       }
       const r = await ingestPrepared(store, prepared, { defaultRetentionDays: config.retention.defaultDays, actor: "import", actorKind: "cli" });
@@ -177,9 +187,11 @@ export async function run(argv: string[]): Promise<number> {
     // Fold the write-ahead log into the database file after a bulk load (and give the space back).
     await store.client.execute("PRAGMA wal_checkpoint(TRUNCATE)").catch(() => {});
     for (const [domain, n] of unknownDomains) process.stderr.write(`\nskipped ${n} message(s): ${noDomain(domain)}\n`);
+    if (duplicates) process.stderr.write(`\nskipped ${duplicates} message(s) already quarantined for their recipient\n`);
     progress(true);
     if (!values.quiet) process.stderr.write(`(${(await pool.workersReady()) || "no"} prepare workers)\n`);
-    return skipped > 0 && done === 0 ? 1 : 0;
+    // nothing imported because nothing could be: a failure (all of it there already is not)
+    return skipped > duplicates && done === 0 ? 1 : 0;
   } finally {
     pool.close();
     store.close();

@@ -99,3 +99,31 @@ test("ingest without --sender takes the envelope sender from Return-Path, else F
     assert.deepEqual((await rows("SELECT sender FROM messages WHERE id = ?", [uid])).map((x) => x.sender), [sender]);
   }
 });
+
+test("import run twice over the same source adds nothing the second time", async () => {
+  const md = join(dir, "Maildir");
+  for (const d of ["cur", "new", "tmp"]) mkdirSync(join(md, d), { recursive: true });
+  writeFileSync(join(md, "cur", "1:2,S"), eml("carol@example.com", "m1"));
+  writeFileSync(join(md, "cur", "2:2,S"), eml("carol@example.com", "m2"));
+  writeFileSync(join(md, "new", "3"), eml("dave@example.com", "m1"));
+  writeFileSync(join(md, "new", "4"), eml("carol@example.com", "m2")); // the same message twice in the source
+  const count = async () => Number((await rows("SELECT count(*) AS n FROM messages WHERE recipient IN ('carol@example.com', 'dave@example.com')"))[0].n);
+
+  let r = await runCli(["import", md, "--quiet"], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /imported 3\/4 messages \(3 rows, 1 skipped\)/);
+  assert.equal(await count(), 3);
+
+  // a row that left Caught still counts: the message was quarantined for carol once
+  await withStore((s) => s.client.execute("UPDATE messages SET state = 'deleted' WHERE recipient = 'carol@example.com'"));
+  r = await runCli(["import", md, "--quiet"], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /skipped 4 message\(s\) already quarantined for their recipient/);
+  assert.match(r.stderr, /imported 0\/4 messages \(0 rows, 4 skipped\)/);
+  assert.equal(await count(), 3);
+
+  // the same content for another recipient is new
+  r = await runCli(["import", md, "--quiet", "--rcpt", "alice@example.com"], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /imported 3\/4 messages \(3 rows, 1 skipped\)/);
+});
