@@ -24,7 +24,8 @@ function retention(s: string | undefined): number | null | undefined {
 function route(s: string | undefined): string | null | undefined {
   if (s === undefined) return undefined;
   if (s === "default") return null;
-  if (!v.is(routeString, s)) throw new UsageError(`--route: expected HOST or HOST:PORT, got ${JSON.stringify(s)}`);
+  const r = v.safeParse(routeString, s);
+  if (!r.success) throw new UsageError(`--route: ${r.issues[0].message}, got ${JSON.stringify(s)}`);
   return s;
 }
 
