@@ -30,7 +30,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     switch (sub) {
       case "add": {
-        if (!name) throw new UsageError("account add: NAME is required");
+        if (!name) throw new UsageError("add: NAME is required");
         const password = values["password-stdin"] ? await readPasswordStdin() : randomPassword();
         // A user or domain account adds its domain when there is none: say so, so a mistyped
         // domain does not go unnoticed.
@@ -45,15 +45,15 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case "passwd": {
-        if (!name) throw new UsageError("account passwd: NAME is required");
-        if (!values["password-stdin"]) throw new UsageError("account passwd: give the new password on stdin with --password-stdin");
+        if (!name) throw new UsageError("passwd: NAME is required");
+        if (!values["password-stdin"]) throw new UsageError("passwd: give the new password on stdin with --password-stdin");
         await setPassword(store, name, await readPasswordStdin());
         await appendAudit(store, { actor: "cli", actorKind: "cli", action: "account.password", detail: { login: name.toLowerCase() } });
         print(`password of ${name.toLowerCase()} changed`);
         return 0;
       }
       case "alias": {
-        if (!name || !extra) throw new UsageError("account alias: NAME and ADDRESS are required");
+        if (!name || !extra) throw new UsageError("alias: NAME and ADDRESS are required");
         await addAlias(store, name, extra);
         print(`${name.toLowerCase()} now also sees ${extra.toLowerCase()}`);
         return 0;
@@ -65,14 +65,14 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case "remove": {
-        if (!name) throw new UsageError("account remove: NAME is required");
+        if (!name) throw new UsageError("remove: NAME is required");
         await removeAccount(store, name);
         await appendAudit(store, { actor: "cli", actorKind: "cli", action: "account.remove", detail: { login: name.toLowerCase() } });
         print(`removed ${name.toLowerCase()}`);
         return 0;
       }
       default:
-        throw new UsageError(`account: unknown subcommand ${JSON.stringify(sub)} (add, passwd, alias, list, remove)`);
+        throw new UsageError(`unknown subcommand ${JSON.stringify(sub)} (add, passwd, alias, list, remove)`);
     }
   } catch (e) {
     if (e instanceof AccountError) throw new UsageError(e.message);

@@ -20,8 +20,21 @@ export const COMMON_OPTIONS = {
 } as const satisfies ParseArgsConfig["options"];
 
 export function parse<O extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: O, allowPositionals = true) {
+  const all = { ...COMMON_OPTIONS, ...options };
+  // parseArgs takes "--score -3" for two options ("argument is ambiguous"): a negative number
+  // after an option that takes a value is that value (checked by the command, one clear line).
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--") {
+      args.push(...argv.slice(i));
+      break;
+    }
+    const name = /^--([\w-]+)$/.exec(argv[i])?.[1];
+    const takesValue = name !== undefined && (all as ParseArgsConfig["options"])![name]?.type === "string";
+    args.push(takesValue && /^-\d/.test(argv[i + 1] ?? "") ? `${argv[i]}=${argv[++i]}` : argv[i]);
+  }
   try {
-    return parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...options }, allowPositionals, strict: true });
+    return parseArgs({ args, options: all, allowPositionals, strict: true });
   } catch (e) {
     throw new UsageError((e as Error).message.split("\n")[0]);
   }

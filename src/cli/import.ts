@@ -34,7 +34,7 @@ function listSources(path: string): Source[] {
   try {
     st = statSync(path);
   } catch {
-    throw new UsageError(`import: ${path} does not exist`);
+    throw new UsageError(`${path} does not exist`);
   }
   if (st.isFile()) return mboxSources(path);
   const isMaildir = ["cur", "new"].some((d) => {
@@ -89,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
     quiet: { type: "boolean" },
   });
   if (values.help) return print(help), 0;
-  if (positionals.length !== 1) throw new UsageError("import: PATH is required (a Maildir, an mbox file or a directory of .eml files)");
+  if (positionals.length !== 1) throw new UsageError("PATH is required (a Maildir, an mbox file or a directory of .eml files)");
   if (values.rcpt && !isAddress(normalizeAddress(values.rcpt))) throw new UsageError(`--rcpt: not an email address: ${JSON.stringify(values.rcpt)}`);
   const batchSize = values.batch ? Number(values.batch) : 500;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 5000) throw new UsageError("--batch: expected a whole number from 1 to 5000");

@@ -26,8 +26,8 @@ export async function run(argv: string[]): Promise<number> {
     "training-requested": { type: "boolean" },
   });
   if (values.help) return print(help), 0;
-  if (!values.rcpt?.length) throw new UsageError("ingest: --rcpt is required (one per recipient)");
-  if (positionals.length > 1) throw new UsageError("ingest: one FILE at a time (use `import` for many)");
+  if (!values.rcpt?.length) throw new UsageError("--rcpt is required (one per recipient)");
+  if (positionals.length > 1) throw new UsageError("one FILE at a time (use `import` for many)");
   const score = values.score === undefined ? null : Number(values.score);
   if (score !== null && !Number.isFinite(score)) throw new UsageError(`--score: expected a number, got ${JSON.stringify(values.score)}`);
   const file = positionals[0] ?? "-";
@@ -35,9 +35,9 @@ export async function run(argv: string[]): Promise<number> {
   try {
     raw = file === "-" ? await readStdin() : readFileSync(file);
   } catch (e) {
-    throw new UsageError(`ingest: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? e})`);
+    throw new UsageError(`cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? e})`);
   }
-  if (raw.length === 0) throw new UsageError("ingest: the message is empty");
+  if (raw.length === 0) throw new UsageError("the message is empty");
   const config = configFrom(values);
   const store = await openFromConfig(config);
   try {
@@ -51,7 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     print(`quarantined ${r.ids.length} row(s): UID ${r.ids.join(", ")}${r.duplicateBlob ? " (message already stored once)" : ""}`);
     return 0;
   } catch (e) {
-    if (e instanceof IngestError) throw new UsageError(`ingest: ${e.message}`);
+    if (e instanceof IngestError) throw new UsageError(e.message);
     throw e;
   } finally {
     store.close();

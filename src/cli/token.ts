@@ -18,8 +18,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     switch (sub) {
       case "add": {
-        if (!name) throw new UsageError("token add: NAME is required");
-        if (!values.scope) throw new UsageError("token add: --scope admin|DOMAIN is required");
+        if (!name) throw new UsageError("add: NAME is required");
+        if (!values.scope) throw new UsageError("add: --scope admin|DOMAIN is required");
         const scope = normalizeTokenScope(values.scope);
         if (scope !== "admin") await requireDomain(store, scope);
         const { token, row } = await addToken(store, name, scope);
@@ -36,13 +36,13 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case "remove": {
-        if (!name) throw new UsageError("token remove: NAME is required");
+        if (!name) throw new UsageError("remove: NAME is required");
         await removeToken(store, name);
         print(`removed token ${name}`);
         return 0;
       }
       default:
-        throw new UsageError(`token: unknown subcommand ${JSON.stringify(sub)} (add, list, remove)`);
+        throw new UsageError(`unknown subcommand ${JSON.stringify(sub)} (add, list, remove)`);
     }
   } catch (e) {
     if (e instanceof TokenError) throw new UsageError(e.message);
