@@ -68,7 +68,10 @@ export async function openFromConfig(config: Config, opts: { create?: boolean } 
     return store;
   } catch (e) {
     store?.close();
-    const why = String((e as Error).message ?? e).split("\n")[0];
+    // drizzle wraps the driver's error ("Failed query: ..."): the cause says what went wrong
+    let err = e as Error & { cause?: unknown };
+    while (err?.cause instanceof Error && /^Failed query/.test(err.message)) err = err.cause as typeof err;
+    const why = String(err?.message ?? err).split("\n")[0];
     throw new UsageError(`database ${url.replace(/\?.*$/, "")}: cannot open (${why})`);
   }
 }

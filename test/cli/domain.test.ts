@@ -68,3 +68,10 @@ test("usage errors name the command once; a bad expire --now is one line, exit 2
   const r = await runCli(["ingest", "--rcpt", "a@z.test", "--score", "-3.5", "-"], { env, stdin: "Subject: ham-ish\r\n\r\nx\r\n" });
   assert.equal(r.code, 0, r.stderr);
 });
+
+test("an unreachable libSQL server is one line that says why", async () => {
+  const r = await runCli(["domain", "list", "--db", "http://127.0.0.1:1"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^quarantined domain: database http:\/\/127\.0\.0\.1:1: cannot open \(\w.*\)\n$/);
+  assert.doesNotMatch(r.stderr, /Failed query/);
+});
