@@ -18,7 +18,7 @@ import { ensureAdmin } from "./quarantine/accounts.ts";
 import { expire } from "./quarantine/expiry.ts";
 import { serveHttp, type HttpHandle } from "./runtime/http-serve.ts";
 import type { Store } from "./storage/db.ts";
-import { ensureSelfSigned, TlsContextStore } from "./tls/index.ts";
+import { configuredTls, ensureSelfSigned, TlsContextStore, TlsFileError } from "./tls/index.ts";
 import { TrainingWorker } from "./training/worker.ts";
 import { VERSION } from "./version.ts";
 
@@ -61,9 +61,32 @@ export async function startServer(config: Config): Promise<RunningServer> {
   }
 }
 
+/**
+ * The configured certificate, else the self-signed one in <dataDir>/tls (made on first start),
+ * loaded. A file that cannot be used is the operator's to fix: one line, like a bad config key.
+ */
+async function openTls(config: Config): Promise<TlsContextStore> {
+  try {
+    // a failed reload or an expired certificate needs the operator: warn, the rest is info
+    const tlsLog = (event: string, fields: Record<string, unknown>) => log(/failed|expired/.test(event) ? "warn" : "info", event, fields);
+    const files = configuredTls(config.tls) ?? (await ensureSelfSigned(resolve(config.dataDir), config.hostname, tlsLog));
+    const tls = new TlsContextStore(files, tlsLog);
+    tls.load();
+    return tls;
+  } catch (e) {
+    throw e instanceof TlsFileError ? new ConfigError(e.message) : e;
+  }
+}
+
 async function startAll(config: Config, stops: (() => unknown)[]): Promise<RunningServer> {
   const startedAt = Date.now();
-  const store = await openFromConfig(config);
+  // The certificate first: one that cannot be used stops the start before the database is
+  // created or the super-admin is made.
+  const tls = await openTls(config);
+  const files = tls.files;
+  stops.push(tls.watch());
+
+  const store = await openFromConfig(config, { create: true });
   stops.push(() => store.close());
 
   const admin = await ensureAdmin(store, config.admin.login, config.admin.password);
@@ -71,14 +94,6 @@ async function startAll(config: Config, stops: (() => unknown)[]): Promise<Runni
     // Printed once, on the start that created the account; never logged afterwards.
     process.stderr.write(`quarantined: created super-admin "${config.admin.login}" with password: ${admin.generated}\n`);
   }
-
-  const files = config.tls.cert && config.tls.key
-    ? { certPath: resolve(config.tls.cert), keyPath: resolve(config.tls.key) }
-    : await ensureSelfSigned(resolve(config.dataDir), config.hostname);
-  // a failed reload or an expired certificate needs the operator: warn, the rest is info
-  const tls = new TlsContextStore(files, (event, fields) => log(/failed|expired/.test(event) ? "warn" : "info", event, fields));
-  tls.load();
-  stops.push(tls.watch());
 
   const credentials = new CredentialCache({ ttlMs: config.limits.credentialCacheSeconds * 1000 });
   // The word index LMTP deliveries leave out, built in the background here (and by SEARCH); with

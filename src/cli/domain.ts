@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { routeString } from "../config/schema.ts";
 import { addDomain, AccountError, listDomains, removeDomain, updateDomain } from "../quarantine/accounts.ts";
 import { appendAudit } from "../quarantine/query.ts";
-import { configFrom, openFromConfig, parse, print, UsageError } from "./context.ts";
+import { configFrom, DATABASE_HELP, openFromConfig, parse, print, UsageError } from "./context.ts";
 
 export const help = `quarantined domain add NAME [--retention-days N] [--route HOST:PORT]
 quarantined domain set NAME [--retention-days N|default] [--route HOST:PORT|default]
@@ -10,7 +10,9 @@ quarantined domain list [--json]
 quarantined domain remove NAME
 
 --retention-days: how long quarantined mail is kept (default: the configured retention, 14 days).
---route: where released mail for this domain is delivered (default: the configured smarthost).`;
+--route: where released mail for this domain is delivered (default: the configured smarthost).
+
+${DATABASE_HELP}`;
 
 function retention(s: string | undefined): number | null | undefined {
   if (s === undefined) return undefined;
@@ -22,7 +24,8 @@ function retention(s: string | undefined): number | null | undefined {
 function route(s: string | undefined): string | null | undefined {
   if (s === undefined) return undefined;
   if (s === "default") return null;
-  if (!v.is(routeString, s)) throw new UsageError(`--route: expected HOST or HOST:PORT, got ${JSON.stringify(s)}`);
+  const r = v.safeParse(routeString, s);
+  if (!r.success) throw new UsageError(`--route: ${r.issues[0].message}, got ${JSON.stringify(s)}`);
   return s;
 }
 
@@ -37,17 +40,20 @@ export async function run(argv: string[]): Promise<number> {
   try {
     switch (sub) {
       case "add": {
-        if (!name) throw new UsageError("domain add: NAME is required");
+        if (!name) throw new UsageError("add: NAME is required");
         const row = await addDomain(store, { name, retentionDays: days ?? null, route: rt ?? null });
         await appendAudit(store, { actor: "cli", actorKind: "cli", action: "domain.add", detail: { domain: row.name } });
         print(`added domain ${row.name}`);
         return 0;
       }
       case "set": {
-        if (!name) throw new UsageError("domain set: NAME is required");
+        if (!name) throw new UsageError("set: NAME is required");
         const row = await updateDomain(store, name, { retentionDays: days, route: rt }, config.retention.defaultDays);
         await appendAudit(store, { actor: "cli", actorKind: "cli", action: "domain.update", detail: { domain: row.name, retentionDays: row.retentionDays, route: row.route } });
-        print(`domain ${row.name}: retention ${row.retentionDays ?? "default"} days, route ${row.route ?? "default"}`);
+        const smarthost = config.smtp.smarthost;
+        const retained = row.retentionDays !== null ? `${row.retentionDays} days` : `${config.retention.defaultDays} days (the default)`;
+        const routed = row.route ? `go to ${row.route}` : smarthost ? `go to ${smarthost.host}:${smarthost.port} (the smarthost)` : "have no route (give --route, or configure smtp.smarthost)";
+        print(`domain ${row.name}: mail kept ${retained}, releases ${routed}`);
         return 0;
       }
       case "list": {
@@ -57,14 +63,14 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case "remove": {
-        if (!name) throw new UsageError("domain remove: NAME is required");
+        if (!name) throw new UsageError("remove: NAME is required");
         await removeDomain(store, name);
         await appendAudit(store, { actor: "cli", actorKind: "cli", action: "domain.remove", detail: { domain: name.toLowerCase() } });
         print(`removed domain ${name.toLowerCase()}`);
         return 0;
       }
       default:
-        throw new UsageError(`domain: unknown subcommand ${JSON.stringify(sub)} (add, set, list, remove)`);
+        throw new UsageError(`unknown subcommand ${JSON.stringify(sub)} (add, set, list, remove)`);
     }
   } catch (e) {
     if (e instanceof AccountError) throw new UsageError(e.message);

@@ -5,17 +5,23 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { IngestError, ingestPrepared, type IngestItem } from "../quarantine/ingest.ts";
+import { IngestError, ingestPrepared, quarantinedFor, type IngestItem, type Prepared } from "../quarantine/ingest.ts";
+import { headerAddress, SENDER_HEADERS } from "../quarantine/header-address.ts";
 import { PreparePool } from "../quarantine/prepare-pool.ts";
-import { isAddress, normalizeAddress } from "../quarantine/scope.ts";
-import { configFrom, openFromConfig, parse, print, UsageError } from "./context.ts";
+import { isKnownRecipient } from "../quarantine/accounts.ts";
+import { domainOf, isAddress, normalizeAddress } from "../quarantine/scope.ts";
+import { configFrom, DATABASE_HELP, noDomain, openFromConfig, parse, print, requireKnownRecipient, UsageError } from "./context.ts";
 
 export const help = `quarantined import PATH [--rcpt ADDR | --rcpt-header NAME] [--sender-header NAME] [--batch N] [--quiet]
 
-PATH is a Maildir (with cur/ and new/), an mbox file, or a directory of .eml files.
+PATH is a Maildir (with cur/ and new/), an mbox file, or a directory of .eml files. A message
+already quarantined for its recipient (the same content, in any state) is skipped, so running
+an import again adds only what is new.
 Recipient rule: --rcpt gives every message one recipient; otherwise the first address found in
 --rcpt-header (default: Delivered-To, X-Original-To, then To). INTERNALDATE is the file's mtime
-for Maildir and .eml files, the "From " line date for mbox, else the Date header.`;
+for Maildir and .eml files, the "From " line date for mbox, else the Date header.
+
+${DATABASE_HELP}`;
 
 interface Source {
   name: string;
@@ -28,7 +34,7 @@ function listSources(path: string): Source[] {
   try {
     st = statSync(path);
   } catch {
-    throw new UsageError(`import: ${path} does not exist`);
+    throw new UsageError(`${path} does not exist`);
   }
   if (st.isFile()) return mboxSources(path);
   const isMaildir = ["cur", "new"].some((d) => {
@@ -74,26 +80,6 @@ function mboxSources(path: string): Source[] {
   return out;
 }
 
-const FIELD_RE = new Map<string, RegExp>();
-
-/** The first address in one of the header fields, read from the header block only. */
-function headerValue(raw: Uint8Array, names: string[]): string | undefined {
-  let end = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).indexOf("\n\n");
-  const crlf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).indexOf("\r\n\r\n");
-  if (crlf >= 0 && (end < 0 || crlf < end)) end = crlf;
-  const head = Buffer.from(raw.buffer, raw.byteOffset, Math.min(end < 0 ? raw.length : end, 256 * 1024)).toString("latin1").replace(/\r?\n[ \t]+/g, " ");
-  for (const name of names) {
-    let re = FIELD_RE.get(name);
-    if (!re) FIELD_RE.set(name, (re = new RegExp(`^${name.replace(/[-]/g, "\\-")}:[ \\t]*(.*)$`, "im")));
-    const m = head.match(re);
-    if (!m) continue;
-    const addr = m[1].match(/<([^>]+)>/)?.[1] ?? m[1].split(",")[0].trim();
-    const a = normalizeAddress(addr);
-    if (isAddress(a)) return a;
-  }
-  return undefined;
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     rcpt: { type: "string" },
@@ -103,27 +89,34 @@ export async function run(argv: string[]): Promise<number> {
     quiet: { type: "boolean" },
   });
   if (values.help) return print(help), 0;
-  if (positionals.length !== 1) throw new UsageError("import: PATH is required (a Maildir, an mbox file or a directory of .eml files)");
+  if (positionals.length !== 1) throw new UsageError("PATH is required (a Maildir, an mbox file or a directory of .eml files)");
   if (values.rcpt && !isAddress(normalizeAddress(values.rcpt))) throw new UsageError(`--rcpt: not an email address: ${JSON.stringify(values.rcpt)}`);
   const batchSize = values.batch ? Number(values.batch) : 500;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 5000) throw new UsageError("--batch: expected a whole number from 1 to 5000");
   const rcptHeaders = values["rcpt-header"] ? [values["rcpt-header"]] : ["Delivered-To", "X-Original-To", "To"];
-  const senderHeaders = values["sender-header"] ? [values["sender-header"]] : ["Return-Path", "From"];
+  const senderHeaders = values["sender-header"] ? [values["sender-header"]] : SENDER_HEADERS;
   const config = configFrom(values);
   const sources = listSources(positionals[0]);
   // The prepare workers boot (load their modules) while the store opens.
   const pool = new PreparePool();
-  let store: Awaited<ReturnType<typeof openFromConfig>>;
+  let store: Awaited<ReturnType<typeof openFromConfig>> | undefined;
   try {
     store = await openFromConfig(config);
+    if (values.rcpt) await requireKnownRecipient(store, normalizeAddress(values.rcpt));
   } catch (e) {
     pool.close();
+    store?.close();
     throw e;
   }
+  // Messages for recipients nothing quarantines for (LMTP's 550s) are skipped, counted by domain.
+  const known = new Map<string, boolean>();
+  const unknownDomains = new Map<string, number>();
   const started = performance.now();
   let done = 0;
   let rows = 0;
   let skipped = 0;
+  // of the skipped: those quarantined for their recipient already (a second run over the same source)
+  let duplicates = 0;
   let lastProgress = started;
   const progress = (final = false) => {
     const s = (performance.now() - started) / 1000;
@@ -135,13 +128,13 @@ export async function run(argv: string[]): Promise<number> {
     const names: string[] = [];
     for (const src of batch) {
       const raw = src.read();
-      const rcpt = values.rcpt ?? headerValue(raw, rcptHeaders);
+      const rcpt = values.rcpt ?? headerAddress(raw, rcptHeaders);
       if (!rcpt) {
         skipped++;
         process.stderr.write(`\nskipped ${src.name}: no recipient (use --rcpt or --rcpt-header)\n`);
         continue;
       }
-      items.push({ raw, recipients: [rcpt], sender: headerValue(raw, senderHeaders) ?? "", receivedAt: src.date ? Math.floor(src.date) : undefined });
+      items.push({ raw, recipients: [rcpt], sender: headerAddress(raw, senderHeaders) ?? "", receivedAt: src.date ? Math.floor(src.date) : undefined });
       names.push(src.name);
     }
     return { items, names };
@@ -160,13 +153,28 @@ export async function run(argv: string[]): Promise<number> {
       const current = ahead.shift()!;
       const results = await current.results;
       ahead.push(schedule(start + 2 * batchSize));
-      const prepared = [];
+      const prepared: Prepared[] = [];
+      const have = await quarantinedFor(store, results.flatMap((r) => (r instanceof IngestError ? [] : [r.sha256])));
       for (let j = 0; j < results.length; j++) {
         const r = results[j];
         if (r instanceof IngestError) {
           skipped++;
           process.stderr.write(`\nskipped ${current.names[j]}: ${r.message}\n`);
-        } else prepared.push(r);
+          continue;
+        }
+        const rcpt = r.recipients[0];
+        let ok = known.get(rcpt);
+        if (ok === undefined) known.set(rcpt, (ok = await isKnownRecipient(store, rcpt)));
+        if (!ok) {
+          skipped++;
+          unknownDomains.set(domainOf(rcpt), (unknownDomains.get(domainOf(rcpt)) ?? 0) + 1);
+        } else if (have.has(`${r.sha256} ${rcpt}`)) {
+          skipped++;
+          duplicates++;
+        } else {
+          have.add(`${r.sha256} ${rcpt}`); // the same message twice in this batch
+          prepared.push(r);
+        }
       }
       const r = await ingestPrepared(store, prepared, { defaultRetentionDays: config.retention.defaultDays, actor: "import", actorKind: "cli" });
       done += prepared.length;
@@ -178,9 +186,12 @@ export async function run(argv: string[]): Promise<number> {
     }
     // Fold the write-ahead log into the database file after a bulk load (and give the space back).
     await store.client.execute("PRAGMA wal_checkpoint(TRUNCATE)").catch(() => {});
+    for (const [domain, n] of unknownDomains) process.stderr.write(`\nskipped ${n} message(s): ${noDomain(domain)}\n`);
+    if (duplicates) process.stderr.write(`\nskipped ${duplicates} message(s) already quarantined for their recipient\n`);
     progress(true);
     if (!values.quiet) process.stderr.write(`(${(await pool.workersReady()) || "no"} prepare workers)\n`);
-    return skipped > 0 && done === 0 ? 1 : 0;
+    // nothing imported because nothing could be: a failure (all of it there already is not)
+    return skipped > duplicates && done === 0 ? 1 : 0;
   } finally {
     pool.close();
     store.close();

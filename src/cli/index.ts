@@ -41,6 +41,8 @@ export function registerCommand(name: string, load: () => Promise<Command>): voi
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Nothing quarantined writes (database, certificate key, imports) is for other users.
+  process.umask(0o077);
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     console.log(USAGE);

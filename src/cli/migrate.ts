@@ -7,7 +7,7 @@ Creates or upgrades the database schema (serve does this at start too).`;
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, {}, false);
   if (values.help) return print(help), 0;
-  const store = await openFromConfig(configFrom(values));
+  const store = await openFromConfig(configFrom(values), { create: true });
   store.close();
   print(`database ${store.url.replace(/\?.*$/, "")} is up to date`);
   return 0;

@@ -2,6 +2,7 @@ import { maskSecrets } from "../config/index.ts";
 import { log, setLogLevel } from "../observability/log.ts";
 import { onSignal } from "../runtime/runtime.ts";
 import { startServer } from "../server.ts";
+import { configuredTls } from "../tls/index.ts";
 import { configFrom, parse, print } from "./context.ts";
 
 export const help = `quarantined serve [--config FILE] [--data-dir DIR] [--db URL] [--host ADDR] [--hostname NAME]
@@ -9,7 +10,8 @@ export const help = `quarantined serve [--config FILE] [--data-dir DIR] [--db UR
 
 Starts the IMAP listeners (implicit TLS on 993, STARTTLS on 143), the HTTP status/admin API
 (8080) and, when given a port, the LMTP listener. Configuration: defaults < JSON file <
-QUARANTINED_* environment < flags. --print-config shows the effective config (secrets masked) and exits.`;
+QUARANTINED_* environment < flags. --print-config checks the configuration (and the TLS files it
+names), shows the effective config (secrets masked) and exits.`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(
@@ -27,7 +29,11 @@ export async function run(argv: string[]): Promise<number> {
   );
   if (values.help) return print(help), 0;
   const config = configFrom(values);
-  if (values["print-config"]) return print(JSON.stringify(maskSecrets(config), null, 2)), 0;
+  if (values["print-config"]) {
+    // checks the certificate files too, so a config that cannot start does not pass
+    configuredTls(config.tls);
+    return print(JSON.stringify(maskSecrets(config), null, 2)), 0;
+  }
   setLogLevel(config.log.level);
   const server = await startServer(config);
   await new Promise<void>((resolveStop) => {

@@ -31,6 +31,11 @@ const ENV_KEYS: Record<string, { path: string; kind: "string" | "port" | "int" |
 };
 /** Variables read elsewhere (not config keys) that must not be reported as unknown. */
 const ENV_IGNORED = /^QUARANTINED_(TEST_|CONFIG$)/;
+/**
+ * What Kubernetes puts in every pod of a namespace with a Service named "quarantined"
+ * (QUARANTINED_SERVICE_HOST, QUARANTINED_PORT_993_TCP_ADDR, ...): not ours, ignored silently.
+ */
+const ENV_KUBERNETES = /^QUARANTINED_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
 
 /** Flags and the env twin they override; `--config FILE` is handled by the caller. */
 export const FLAG_KEYS: Record<string, string> = {
@@ -72,12 +77,19 @@ function convert(name: string, raw: string, kind: "string" | "port" | "int" | "b
   setPath(into, path, n);
 }
 
-export function envLayer(env: Record<string, string | undefined>): Layer {
+/**
+ * An unknown QUARANTINED_* variable is a warning, not an error: the environment is shared with
+ * whatever else runs there (unknown keys in a config file, which is ours alone, stay fatal).
+ */
+export function envLayer(env: Record<string, string | undefined>, warn: (line: string) => void = () => {}): Layer {
   const values: Record<string, unknown> = {};
   for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith("QUARANTINED_") || raw === undefined || ENV_IGNORED.test(name)) continue;
+    if (!name.startsWith("QUARANTINED_") || raw === undefined || ENV_IGNORED.test(name) || ENV_KUBERNETES.test(name)) continue;
     const key = ENV_KEYS[name];
-    if (!key) throw new ConfigError(`${name}: unknown environment variable (known: ${Object.keys(ENV_KEYS).join(", ")})`);
+    if (!key) {
+      warn(`${name}: unknown environment variable, ignored (known: ${Object.keys(ENV_KEYS).join(", ")})`);
+      continue;
+    }
     convert(name, raw, key.kind, key.path, values);
   }
   return { source: "environment", values };
@@ -153,6 +165,8 @@ export interface LoadOptions {
   configFile?: string;
   flags?: Record<string, string | undefined>;
   env?: Record<string, string | undefined>;
+  /** where warnings go (default: one line on stderr) */
+  warn?: (line: string) => void;
 }
 
 export function loadConfig(opts: LoadOptions = {}): Config {
@@ -160,7 +174,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const layers: Layer[] = [];
   const file = opts.configFile ?? env.QUARANTINED_CONFIG;
   if (file) layers.push(fileLayer(file));
-  layers.push(envLayer(env));
+  layers.push(envLayer(env, opts.warn ?? ((line) => process.stderr.write(`quarantined: warning: ${line}\n`))));
   layers.push(flagLayer(opts.flags ?? {}));
   return resolveConfig(layers);
 }

@@ -23,6 +23,11 @@ const listener = (defaultPort: number, enabled: boolean) =>
 export const routeString = v.pipe(
   v.string(),
   v.regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, "expected HOST or HOST:PORT"),
+  // checked here, not at delivery: a bad port would only show as releases retried for days
+  v.check((s) => {
+    const port = /:(\d+)$/.exec(s)?.[1];
+    return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+  }, "expected a port from 1 to 65535"),
 );
 
 const smtpRoute = v.strictObject({

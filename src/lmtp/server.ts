@@ -23,7 +23,8 @@ import { lmtpMetrics } from "../observability/metrics.ts";
 import { IngestError, prepare, type IngestItem, type IngestResult, type Prepared } from "../quarantine/ingest.ts";
 import { PreparePool } from "../quarantine/prepare-pool.ts";
 import { WordIndexer } from "../quarantine/word-index.ts";
-import { domainOf, normalizeAddress } from "../quarantine/scope.ts";
+import { isKnownRecipient } from "../quarantine/accounts.ts";
+import { normalizeAddress } from "../quarantine/scope.ts";
 import type { Store } from "../storage/db.ts";
 import { WriterThread } from "../storage/writer-thread.ts";
 import { verdictFromHeaders } from "./classify.ts";
@@ -88,15 +89,7 @@ class RecipientCheck {
     const now = Date.now();
     const c = this.cache.get(address);
     if (c && c.until > now) return c.known;
-    const domain = domainOf(address);
-    const r = await this.store.client.execute({
-      sql: `SELECT 1 FROM domains WHERE name = ?1
-            UNION ALL SELECT 1 FROM accounts WHERE login IN (?1, ?2) AND disabled = 0
-            UNION ALL SELECT 1 FROM aliases WHERE address = ?2
-            LIMIT 1`,
-      args: [domain, address],
-    });
-    const known = r.rows.length > 0;
+    const known = await isKnownRecipient(this.store, address);
     if (this.cache.size > 10000) this.cache.clear();
     this.cache.set(address, { known, until: now + this.ttlMs });
     return known;

@@ -86,6 +86,22 @@ export async function getDomain(store: Store, name: string) {
   return store.db.select().from(domains).where(eq(domains.name, name.toLowerCase())).get();
 }
 
+/**
+ * Whether mail for an address has a quarantine: its domain is in `domains`, or an account
+ * (a user login, a domain login) or an alias covers it. LMTP refuses the others with 550, and
+ * the CLI refuses to quarantine for them.
+ */
+export async function isKnownRecipient(store: Store, address: string): Promise<boolean> {
+  const r = await store.client.execute({
+    sql: `SELECT 1 FROM domains WHERE name = ?1
+          UNION ALL SELECT 1 FROM accounts WHERE login IN (?1, ?2) AND disabled = 0
+          UNION ALL SELECT 1 FROM aliases WHERE address = ?2
+          LIMIT 1`,
+    args: [domainOf(address), address],
+  });
+  return r.rows.length > 0;
+}
+
 export async function removeDomain(store: Store, name: string): Promise<void> {
   const n = name.toLowerCase();
   const users = await store.client.execute({ sql: "SELECT count(*) AS n FROM accounts WHERE login = ? OR login LIKE ?", args: [n, `%@${n}`] });

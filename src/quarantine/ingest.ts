@@ -54,6 +54,23 @@ async function nextIds(tx: Reader): Promise<{ blobs: number; messages: number; c
   return { blobs: (seq.get("blobs") ?? 0) + 1, messages: (seq.get("messages") ?? 0) + 1, changes: (seq.get("changes") ?? 0) + 1 };
 }
 
+/**
+ * Which of these contents are quarantined already, and for whom (rows in any state): keys
+ * `${sha256} ${recipient}`. `import` skips those, so running it twice adds nothing.
+ */
+export async function quarantinedFor(store: Store, hashes: string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (let i = 0; i < hashes.length; i += 500) {
+    const chunk = hashes.slice(i, i + 500);
+    const r = await store.client.execute({
+      sql: `SELECT b.sha256, m.recipient FROM blobs b JOIN messages m ON m.blob_id = b.id WHERE b.sha256 IN (${chunk.map(() => "?").join(",")})`,
+      args: chunk,
+    });
+    for (const row of r.rows) out.add(`${row.sha256} ${row.recipient}`);
+  }
+  return out;
+}
+
 export async function ingestBatch(store: Store, items: IngestItem[], opts: IngestOptions): Promise<IngestResult[]> {
   const prepared = items.map((item) => prepare(item));
   return ingestPrepared(store, prepared, opts);

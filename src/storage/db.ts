@@ -4,7 +4,7 @@
  * every pooled connection through the client's `timeout` option (STACK-NOTES §1: PRAGMAs sent
  * with execute() reach only one pooled connection).
  */
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { createClient, type Client, type Transaction } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
@@ -41,8 +41,17 @@ export function databaseUrl(dataDir: string, url?: string): string {
 export async function openStore(opts: OpenOptions): Promise<Store> {
   const kind = opts.url.startsWith("file:") ? "file" : "remote";
   if (kind === "file") {
-    const path = opts.url.slice("file:".length);
-    if (path && !path.startsWith(":memory:")) mkdirSync(dirname(resolve(path)), { recursive: true });
+    const path = opts.url.slice("file:".length).replace(/\?.*$/, "");
+    if (path && !path.startsWith(":memory:")) {
+      // The file holds everyone's mail and password hashes: a new one (and its directory) is
+      // for this user only, whatever the umask. SQLite gives -wal and -shm the file's mode.
+      mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
+      try {
+        closeSync(openSync(resolve(path), "wx", 0o600));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      }
+    }
   }
   const raw = createClient({ url: opts.url, authToken: opts.authToken, timeout: opts.busyTimeoutMs ?? 5000 });
   const path = resolve(opts.url.slice("file:".length));

@@ -50,40 +50,15 @@ export class TlsContextStore {
     this.log = log;
   }
 
-  /** Read and validate both files; throws an Error that names the offending file. Keeps the old context on failure. */
+  /** Read and validate both files; throws a TlsFileError that names the offending file. Keeps the old context on failure. */
   load(): void {
-    const { certPath, keyPath } = this.files;
-    const cert = readPem(certPath, "certificate");
-    const key = readPem(keyPath, "private key");
-    let x: X509Certificate;
-    try {
-      x = new X509Certificate(cert);
-    } catch (e) {
-      throw new Error(`TLS certificate ${certPath} is not a valid PEM certificate: ${msg(e)}`);
-    }
-    // Check the key ourselves: Deno's createSecureContext accepts a bad key and fails
-    // only at the first handshake, which would turn a bad reload into broken connections.
-    let keyObj: KeyObject;
-    try {
-      keyObj = createPrivateKey(key);
-    } catch (e) {
-      throw new Error(`TLS private key ${keyPath} is not a valid PEM private key: ${msg(e)}`);
-    }
-    if (!x.checkPrivateKey(keyObj)) {
-      throw new Error(`TLS private key ${keyPath} does not belong to certificate ${certPath}`);
-    }
-    let ctx: tls.SecureContext;
-    try {
-      ctx = tls.createSecureContext({ cert, key, minVersion: MIN_VERSION, ciphers: CIPHERS });
-    } catch (e) {
-      throw new Error(`TLS private key ${keyPath} cannot be used with certificate ${certPath}: ${msg(e)}`);
-    }
+    const { cert, key, x, ctx } = readTlsPair(this.files);
     const notAfter = new Date(x.validTo);
     // Runtimes differ on leading zeros (Deno drops them); normalise so logs and tests compare.
     const serial = normSerial(x.serialNumber);
     this.#loaded = { ctx, cert, key, notAfter, serial };
     for (const s of this.#servers) s.setSecureContext(this.#contextOptions());
-    if (notAfter.getTime() < Date.now()) this.log("tls.cert_expired", { certPath, notAfter: notAfter.toISOString() });
+    if (notAfter.getTime() < Date.now()) this.log("tls.cert_expired", { certPath: this.files.certPath, notAfter: notAfter.toISOString() });
   }
 
   /** load() that logs instead of throwing; returns whether the new files are now in use. */
@@ -177,11 +152,44 @@ export class TlsContextStore {
   }
 }
 
-function readPem(path: string, what: string): string {
+/** A certificate or key file that cannot be used; `file` says which of the pair, `detail` why. */
+export class TlsFileError extends Error {
+  constructor(readonly file: "cert" | "key", readonly detail: string) {
+    super(`TLS ${file === "cert" ? "certificate" : "private key"}: ${detail}`);
+  }
+}
+
+/** Reads a certificate and its key and checks that they are usable together. */
+export function readTlsPair({ certPath, keyPath }: TlsFiles): { cert: string; key: string; x: X509Certificate; ctx: tls.SecureContext } {
+  const cert = readPem(certPath, "cert");
+  const key = readPem(keyPath, "key");
+  let x: X509Certificate;
+  try {
+    x = new X509Certificate(cert);
+  } catch (e) {
+    throw new TlsFileError("cert", `${certPath} is not a valid PEM certificate: ${msg(e)}`);
+  }
+  // Check the key ourselves: Deno's createSecureContext accepts a bad key and fails
+  // only at the first handshake, which would turn a bad reload into broken connections.
+  let keyObj: KeyObject;
+  try {
+    keyObj = createPrivateKey(key);
+  } catch (e) {
+    throw new TlsFileError("key", `${keyPath} is not a valid PEM private key: ${msg(e)}`);
+  }
+  if (!x.checkPrivateKey(keyObj)) throw new TlsFileError("key", `${keyPath} does not belong to the certificate ${certPath}`);
+  try {
+    return { cert, key, x, ctx: tls.createSecureContext({ cert, key, minVersion: MIN_VERSION, ciphers: CIPHERS }) };
+  } catch (e) {
+    throw new TlsFileError("key", `${keyPath} cannot be used with the certificate ${certPath}: ${msg(e)}`);
+  }
+}
+
+function readPem(path: string, file: "cert" | "key"): string {
   try {
     return readFileSync(path, "utf8");
   } catch (e) {
-    throw new Error(`cannot read TLS ${what} ${path}: ${msg(e)}`);
+    throw new TlsFileError(file, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? msg(e)}`);
   }
 }
 

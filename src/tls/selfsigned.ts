@@ -4,11 +4,12 @@
  * reloads them on SIGHUP or file change).
  */
 import type * as X509 from "@peculiar/x509";
-import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { randomBytes, X509Certificate } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { chmod, mkdir, rename, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
+import { TlsFileError, type TlsLog } from "./context.ts";
 
 /**
  * @peculiar/x509 2.2 (via tsyringe) throws at import unless reflect-metadata ran first
@@ -33,6 +34,37 @@ const VALID_DAYS = 2 * 365;
 
 export interface SelfSigned { certPem: string; keyPem: string; serial: string }
 
+/** The names a self-signed certificate for `hostname` is made for. */
+function namesFor(hostname: string): string[] {
+  return [...new Set([hostname, "localhost", "127.0.0.1", "::1"])];
+}
+
+/** One spelling per name: runtimes print ::1 as "::1" or "0:0:0:0:0:0:0:1". */
+function canonicalName(name: string): string {
+  if (!isIP(name)) return name.toLowerCase();
+  return isIP(name) === 6 ? new URL(`http://[${name}]/`).hostname.slice(1, -1) : name;
+}
+
+/**
+ * The hostname a certificate was made for when it is one of ours: self-signed, and naming
+ * exactly what createSelfSigned puts in. undefined for anything else (an operator's
+ * certificate, even one placed in <dataDir>/tls, is never replaced).
+ */
+export function selfSignedHostname(pem: string): string | undefined {
+  let x: X509Certificate;
+  try {
+    x = new X509Certificate(pem);
+    if (x.issuer !== x.subject || !x.verify(x.publicKey)) return undefined;
+  } catch {
+    return undefined;
+  }
+  const cn = /^CN=([^\n]*)$/.exec(x.subject)?.[1];
+  if (!cn) return undefined;
+  const san = (x.subjectAltName ?? "").split(", ").map((e) => canonicalName(e.replace(/^(DNS|IP Address):/, "")));
+  const expected = namesFor(cn).map(canonicalName);
+  return san.length === expected.length && expected.every((n) => san.includes(n)) ? cn : undefined;
+}
+
 /** Build a self-signed server certificate in memory (used by ensureSelfSigned and by tests). */
 export async function createSelfSigned(hostname: string, days = VALID_DAYS): Promise<SelfSigned> {
   const x509 = await loadX509();
@@ -43,7 +75,7 @@ export async function createSelfSigned(hostname: string, days = VALID_DAYS): Pro
   serialBytes[0] &= 0x7f;
   const serial = serialBytes.toString("hex");
 
-  const names = [...new Set([hostname, "localhost", "127.0.0.1", "::1"])];
+  const names = namesFor(hostname);
   const san = names.map((value) => ({ type: isIP(value) ? "ip" : "dns", value }) as X509.JsonGeneralName);
 
   const notBefore = new Date(Date.now() - 5 * 60_000); // tolerate small clock skew on clients
@@ -90,16 +122,29 @@ export async function writeSelfSigned(files: TlsFiles, hostname: string, days = 
 /**
  * Make sure <dir>/tls/cert.pem and key.pem exist; create a self-signed pair if both are
  * absent. If only one exists, refuse rather than overwrite what may be an operator's file.
+ * A pair we made for another hostname (--hostname changed) is made again for this one.
  */
-export async function ensureSelfSigned(dir: string, hostname: string): Promise<TlsFiles> {
+export async function ensureSelfSigned(dir: string, hostname: string, log: TlsLog = () => {}): Promise<TlsFiles> {
   const tlsDir = join(dir, "tls");
   const files: TlsFiles = { certPath: join(tlsDir, "cert.pem"), keyPath: join(tlsDir, "key.pem") };
   const haveCert = existsSync(files.certPath);
   const haveKey = existsSync(files.keyPath);
-  if (haveCert && haveKey) return files;
+  if (haveCert && haveKey) {
+    let madeFor: string | undefined;
+    try {
+      madeFor = selfSignedHostname(readFileSync(files.certPath, "utf8"));
+    } catch {
+      /* unreadable: TlsContextStore.load() reports it */
+    }
+    if (madeFor !== undefined && canonicalName(madeFor) !== canonicalName(hostname)) {
+      await writeSelfSigned(files, hostname);
+      log("tls.self_signed_regenerated", { certPath: files.certPath, hostname, previousHostname: madeFor });
+    }
+    return files;
+  }
   if (haveCert || haveKey) {
     const missing = haveCert ? files.keyPath : files.certPath;
-    throw new Error(`TLS: ${missing} is missing (its partner exists); supply it or remove both to get a self-signed pair`);
+    throw new TlsFileError(haveCert ? "key" : "cert", `${missing} is missing (its partner exists); supply it or remove both to get a self-signed pair`);
   }
   await mkdir(tlsDir, { recursive: true, mode: 0o700 });
   await writeSelfSigned(files, hostname);

@@ -27,7 +27,6 @@ test("layers: file < environment < flags", () => {
 
 test("errors name the key and where it came from", () => {
   assert.throws(() => loadConfig({ env: { QUARANTINED_IMAPS_PORT: "abc" } }), (e: Error) => e instanceof ConfigError && /QUARANTINED_IMAPS_PORT/.test(e.message));
-  assert.throws(() => loadConfig({ env: { QUARANTINED_NOPE: "1" } }), /QUARANTINED_NOPE: unknown environment variable/);
   const dir = mkdtempSync(join(tmpdir(), "qcfg-"));
   const file = join(dir, "c.json");
   writeFileSync(file, JSON.stringify({ imap: { starttls: { prot: 1 } } }));
@@ -36,6 +35,27 @@ test("errors name the key and where it came from", () => {
   assert.throws(() => loadConfig({ configFile: file, env: {} }), /limits\.maxConnections: /);
   writeFileSync(file, "{not json");
   assert.throws(() => loadConfig({ configFile: file, env: {} }), /not valid JSON/);
+});
+
+test("unknown QUARANTINED_* variables: Kubernetes service links are ignored, others are one warning each", () => {
+  const warnings: string[] = [];
+  const env = {
+    // what Kubernetes injects for a Service named "quarantined"
+    QUARANTINED_SERVICE_HOST: "10.96.0.10",
+    QUARANTINED_SERVICE_PORT: "993",
+    QUARANTINED_SERVICE_PORT_IMAPS: "993",
+    QUARANTINED_PORT: "tcp://10.96.0.10:993",
+    QUARANTINED_PORT_993_TCP: "tcp://10.96.0.10:993",
+    QUARANTINED_PORT_993_TCP_PROTO: "tcp",
+    QUARANTINED_PORT_993_TCP_PORT: "993",
+    QUARANTINED_PORT_993_TCP_ADDR: "10.96.0.10",
+    QUARANTINED_NOPE: "1",
+    QUARANTINED_HTTP_PORT: "2000",
+  };
+  const c = loadConfig({ env, warn: (l) => warnings.push(l) });
+  assert.equal(c.http.port, 2000);
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(warnings[0], /^QUARANTINED_NOPE: unknown environment variable, ignored/);
 });
 
 test("secrets are masked", () => {

@@ -86,6 +86,14 @@ test("domains: create, read, update, list, delete; 400 with the field path, 409,
   assert.equal(p.body.retentionDays, null);
   assert.deepEqual(p.body.options, { outgoing: true });
   assertProblem(await call("/api/v1/domains/example.com", { method: "PATCH", json: {} }), 422);
+  for (const route of ["mx.example.com:0", "mx.example.com:65536", "mx.example.com:99999", "mx example.com:25", "mx.example.com:"]) {
+    const badRoute = await call("/api/v1/domains/example.com", { method: "PATCH", json: { route } });
+    assertProblem(badRoute, 400);
+    assert.equal(badRoute.body.errors[0].path, "route", route);
+    assertProblem(await call("/api/v1/domains", { json: { name: "routed.example", route } }), 400);
+  }
+  assert.match((await call("/api/v1/domains/example.com", { method: "PATCH", json: { route: "mx.example.com:99999" } })).body.detail, /body field "route": expected a port from 1 to 65535/);
+  assert.equal((await call("/api/v1/domains/example.com", { method: "PATCH", json: { route: "[::1]:65535" } })).status, 200);
   assertProblem(await call("/api/v1/domains/nowhere.example", {}), 404);
   const badPath = await call("/api/v1/domains/not_a_domain", {});
   assertProblem(badPath, 400);

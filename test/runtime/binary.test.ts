@@ -127,6 +127,8 @@ test("binary: `serve` starts from an empty directory and `healthcheck` reports i
     // A second process of the same binary quarantines a message into the running server's
     // database; the server hands it out over IMAPS byte for byte.
     const raw = "From: a@spam.test\r\nTo: bin@example.com\r\nSubject: from the binary\r\n\r\nhello from a compiled binary\r\n";
+    const domain = await run("./quarantined", ["domain", "add", "example.com"], { cwd: dir, env });
+    assert.equal(domain.code, 0, domain.stderr);
     const ingest = spawn("./quarantined", ["ingest", "--rcpt", "bin@example.com", "-"], { cwd: dir, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
     ingest.stdin!.end(raw);
     assert.equal(await exited(ingest), 0);

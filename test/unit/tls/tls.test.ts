@@ -99,6 +99,44 @@ test("ensureSelfSigned writes a P-256 serverAuth cert with the expected SANs, ke
   assert.equal(caPem(), before, "existing files are kept");
 });
 
+test("ensureSelfSigned makes our own certificate again when the hostname changes, never an operator's", async () => {
+  const d = mkdtempSync(join(tmpdir(), "qtls-host-"));
+  cleanup.push(() => rmSync(d, { recursive: true, force: true }));
+  const logged: Array<[string, Record<string, unknown>]> = [];
+  const f = await ensureSelfSigned(d, "old.example.test");
+  const certOf = () => new X509Certificate(readFileSync(f.certPath));
+  assert.ok(certOf().checkHost("old.example.test"));
+
+  await ensureSelfSigned(d, "new.example.test", (e, fields) => logged.push([e, fields]));
+  assert.ok(certOf().checkHost("new.example.test"), "made again for the new name");
+  assert.equal(certOf().checkHost("old.example.test"), undefined);
+  assert.deepEqual(logged.map(([e, x]) => [e, x.hostname, x.previousHostname]), [["tls.self_signed_regenerated", "new.example.test", "old.example.test"]]);
+  new TlsContextStore(f).load(); // the new key belongs to the new certificate
+
+  const same = readFileSync(f.certPath, "utf8");
+  await ensureSelfSigned(d, "new.example.test");
+  assert.equal(readFileSync(f.certPath, "utf8"), same, "same name: kept");
+
+  // An operator's certificate in <dataDir>/tls (here self-signed too, for other names) is kept.
+  await import("reflect-metadata");
+  const x509 = await import("@peculiar/x509");
+  x509.cryptoProvider.set(globalThis.crypto);
+  const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+  const keys = await crypto.subtle.generateKey(alg, true, ["sign", "verify"]);
+  const own = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: "01",
+    name: "CN=mail.example.org",
+    keys,
+    signingAlgorithm: alg,
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: "dns", value: "mail.example.org" }])],
+  });
+  writeFileSync(f.certPath, own.toString("pem") + "\n");
+  writeFileSync(f.keyPath, x509.PemConverter.encode(await crypto.subtle.exportKey("pkcs8", keys.privateKey), "PRIVATE KEY") + "\n");
+  const operator = readFileSync(f.certPath, "utf8");
+  await ensureSelfSigned(d, "other.example.test");
+  assert.equal(readFileSync(f.certPath, "utf8"), operator, "an operator's certificate is never replaced");
+});
+
 test("load() names the broken file", async () => {
   const bad = mkdtempSync(join(tmpdir(), "qtls-bad-"));
   cleanup.push(() => rmSync(bad, { recursive: true, force: true }));
