@@ -18,9 +18,25 @@ export function parseWhen(s: string): number | null {
 
 const whenText = "an ISO 8601 date/date-time or epoch milliseconds";
 
+/**
+ * Control characters (C0 and DEL) are refused in every string the API takes. SQLite's binding
+ * cuts a text parameter at its first NUL, so a filter of "\u0000anything" became LIKE '%' and
+ * matched every row; CR/LF in an envelope sender would be sent on the SMTP wire. TAB is kept
+ * where free text may carry it (a subject, a reason, a password).
+ */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL_BUT_TAB = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+export const hasControl = (s: string, allowTab = false): boolean => (allowTab ? CONTROL_BUT_TAB : CONTROL).test(s);
+const CONTROL_MESSAGE = "control characters (such as NUL, CR, LF) are not allowed";
+
+/** A string without control characters: the base of every request string in this file. */
+export const str = () => v.pipe(v.string(), v.check((s: string) => !hasControl(s), CONTROL_MESSAGE));
+/** The same, allowing TAB (free text). */
+export const freeText = () => v.pipe(v.string(), v.check((s: string) => !hasControl(s, true), CONTROL_MESSAGE));
+
 export const qInt = (min: number, max: number, description = "a whole number") =>
   v.pipe(
-    v.string(),
+    str(),
     v.regex(/^\d{1,16}$/, "expected a whole number"),
     v.description(description),
     v.transform(Number),
@@ -30,14 +46,14 @@ export const qInt = (min: number, max: number, description = "a whole number") =
   );
 
 export const qNumber = (description = "a number") =>
-  v.pipe(v.string(), v.regex(/^-?\d{1,9}(\.\d{1,6})?$/, "expected a number"), v.description(description), v.transform(Number));
+  v.pipe(str(), v.regex(/^-?\d{1,9}(\.\d{1,6})?$/, "expected a number"), v.description(description), v.transform(Number));
 
 export const qWhen = (description: string) =>
-  v.pipe(v.string(), v.check((s) => parseWhen(s) !== null, `expected ${whenText}`), v.description(`${description} (${whenText})`), v.transform((s) => parseWhen(s)!));
+  v.pipe(str(), v.check((s) => parseWhen(s) !== null, `expected ${whenText}`), v.description(`${description} (${whenText})`), v.transform((s) => parseWhen(s)!));
 
-export const email = v.pipe(v.string(), v.maxLength(254), v.check(isAddress, "expected an email address"));
-export const domainName = v.pipe(v.string(), v.maxLength(253), v.check(isDomainName, "expected a domain name"));
-const shortText = (max: number, description: string) => v.pipe(v.string(), v.minLength(1), v.maxLength(max), v.description(description));
+export const email = v.pipe(str(), v.maxLength(254), v.check(isAddress, "expected an email address"));
+export const domainName = v.pipe(str(), v.maxLength(253), v.check(isDomainName, "expected a domain name"));
+const shortText = (max: number, description: string) => v.pipe(freeText(), v.minLength(1), v.maxLength(max), v.description(description));
 
 export const stateFilter = v.picklist([...MESSAGE_STATES, "any"]);
 export const direction = v.picklist(["in", "out"]);
@@ -46,7 +62,7 @@ export const direction = v.picklist(["in", "out"]);
 
 export const idParams = v.object({ id: qInt(1, Number.MAX_SAFE_INTEGER, "quarantine row id (the IMAP UID)") });
 export const domainParams = v.object({ name: domainName });
-export const loginParams = v.object({ login: v.pipe(v.string(), v.minLength(1), v.maxLength(254)) });
+export const loginParams = v.object({ login: v.pipe(str(), v.minLength(1), v.maxLength(254)) });
 
 /* ---------- quarantine search ---------- */
 
@@ -67,11 +83,11 @@ const filterQueryEntries = {
 export const messageListQuery = v.strictObject({
   ...filterQueryEntries,
   limit: v.optional(qInt(1, 500, "page size (default 50)")),
-  cursor: v.optional(v.pipe(v.string(), v.maxLength(100), v.description("nextCursor of the previous page"))),
+  cursor: v.optional(v.pipe(str(), v.maxLength(100), v.description("nextCursor of the previous page"))),
   order: v.optional(v.picklist(["desc", "asc"]), "desc"),
 });
 
-const jsonWhen = v.pipe(v.string(), v.check((s) => parseWhen(s) !== null, `expected ${whenText}`), v.transform((s) => parseWhen(s)!));
+const jsonWhen = v.pipe(str(), v.check((s) => parseWhen(s) !== null, `expected ${whenText}`), v.transform((s) => parseWhen(s)!));
 
 export const jsonFilter = v.strictObject({
   recipient: v.optional(email),
@@ -99,7 +115,7 @@ export const ingestQuery = v.strictObject({
     v.description("envelope recipient; repeat the parameter for several"),
     v.transform((r) => (Array.isArray(r) ? r : [r])),
   ),
-  sender: v.optional(v.pipe(v.string(), v.maxLength(320), v.description("envelope sender (may be empty for bounces)"))),
+  sender: v.optional(v.pipe(str(), v.maxLength(320), v.description("envelope sender (may be empty for bounces)"))),
   score: v.optional(qNumber("the filter's spam score")),
   reason: v.optional(shortText(1000, "why it was quarantined (symbols, rule names)")),
   direction: v.optional(direction, "in"),
@@ -115,10 +131,10 @@ const options = v.record(v.string(), v.unknown());
 export const domainCreate = v.strictObject({ name: domainName, retentionDays: v.optional(retention), route: v.optional(route), options: v.optional(options) });
 export const domainPatch = v.strictObject({ retentionDays: v.optional(retention), route: v.optional(route), options: v.optional(options) });
 
-const password = v.pipe(v.string(), v.minLength(8, "expected at least 8 characters"), v.maxLength(1024, "expected at most 1024 characters"));
+const password = v.pipe(freeText(), v.minLength(8, "expected at least 8 characters"), v.maxLength(1024, "expected at most 1024 characters"));
 export const accountKind = v.picklist(["user", "domain", "admin"]);
 export const accountCreate = v.strictObject({
-  login: v.pipe(v.string(), v.minLength(1), v.maxLength(254), v.description("an address (user), a domain name (domain) or an admin login")),
+  login: v.pipe(str(), v.minLength(1), v.maxLength(254), v.description("an address (user), a domain name (domain) or an admin login")),
   kind: v.optional(accountKind),
   password: v.optional(v.pipe(password, v.description("omit to have one generated and returned once"))),
 });
@@ -139,8 +155,8 @@ export const trainingQuery = v.strictObject({
   cursor: v.optional(qInt(1, Number.MAX_SAFE_INTEGER, "nextCursor of the previous page")),
 });
 export const auditQuery = v.strictObject({
-  action: v.optional(v.pipe(v.string(), v.regex(/^[a-z.*-]{1,64}$/, "expected an action name, optionally ending in *"), v.description("exact action, or a prefix ending in * (release*)"))),
-  actor: v.optional(v.pipe(v.string(), v.maxLength(300))),
+  action: v.optional(v.pipe(str(), v.regex(/^[a-z.*-]{1,64}$/, "expected an action name, optionally ending in *"), v.description("exact action, or a prefix ending in * (release*)"))),
+  actor: v.optional(v.pipe(str(), v.maxLength(300))),
   messageId: v.optional(qInt(1, Number.MAX_SAFE_INTEGER, "quarantine row id")),
   since: v.optional(qWhen("at or after")),
   until: v.optional(qWhen("before")),

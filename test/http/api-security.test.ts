@@ -1,0 +1,97 @@
+/**
+ * Admin API regressions from the security QA pass: control characters in request strings,
+ * account kinds decided by the stored row, operator-only domain settings (route, SMTP options),
+ * database-busy answers without secrets in the log, and the audit scope of domain tokens.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { message, PROBLEM, startTestServer, type TestServer } from "./helpers.ts";
+
+let s: TestServer;
+before(async () => {
+  s = await startTestServer();
+  for (const name of ["example.com", "other.org"]) {
+    const r = await call("/api/v1/domains", { json: { name } });
+    assert.equal(r.status, 201, r.text);
+  }
+});
+after(async () => {
+  await s.close();
+});
+
+type Opts = { token?: string | null; method?: string; json?: unknown; body?: BodyInit; headers?: Record<string, string> };
+async function call(path: string, o: Opts = {}): Promise<{ status: number; ct: string; body: any; text: string; headers: Headers }> {
+  const headers: Record<string, string> = { ...(o.headers ?? {}) };
+  const token = o.token === undefined ? s.adminToken : o.token;
+  if (token) headers.authorization = `Bearer ${token}`;
+  let body = o.body;
+  if (o.json !== undefined) {
+    headers["content-type"] = "application/json";
+    body = JSON.stringify(o.json);
+  }
+  const r = await fetch(s.base + path, { method: o.method ?? (body ? "POST" : "GET"), headers, body });
+  const text = await r.text();
+  const ct = r.headers.get("content-type") ?? "";
+  let parsed: unknown = text;
+  if (ct.includes("json")) parsed = JSON.parse(text);
+  return { status: r.status, ct, body: parsed, text, headers: r.headers };
+}
+
+function assertProblem(r: { status: number; ct: string; body: any }, status: number, path?: string): void {
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  assert.ok(r.ct.startsWith(PROBLEM), `content-type ${r.ct}`);
+  assert.equal(r.body.status, status);
+  assert.equal(typeof r.body.title, "string");
+  if (path !== undefined) assert.equal(r.body.errors?.[0]?.path, path, JSON.stringify(r.body));
+}
+
+async function ingest(rcpts: string[], subject: string, params: Record<string, string> = {}, token?: string) {
+  const q = new URLSearchParams();
+  for (const r of rcpts) q.append("recipient", r);
+  for (const [k, v] of Object.entries(params)) q.set(k, v);
+  return call(`/api/v1/messages?${q}`, { method: "POST", body: message(subject) as BodyInit, headers: { "content-type": "message/rfc822" }, token });
+}
+
+test("control characters in request strings are a 400 naming the field; a NUL filter never matches everything", async () => {
+  for (const subj of ["meeting", "hello", "invoice"]) assert.equal((await ingest(["carol@example.com"], subj)).status, 201);
+  const caught = async () => (await call("/api/v1/messages?domain=example.com&limit=500")).body.items.length;
+  const before = await caught();
+  assert.ok(before >= 3);
+
+  // query string: %00 in a filter
+  const q = await call("/api/v1/messages?subject=%00zzz-no-such-subject", { token: s.domainToken });
+  assertProblem(q, 400, "subject");
+  assert.equal(q.body.errors[0].in, "query");
+  assert.match(q.body.detail, /control characters/);
+  assertProblem(await call("/api/v1/messages?sender=a%0Db"), 400, "sender");
+  assertProblem(await call("/api/v1/messages?reason=%01"), 400, "reason");
+
+  // JSON body: the bulk filter that emptied a domain
+  for (const what of ["delete", "release"]) {
+    const bulk = await call(`/api/v1/messages/bulk/${what}`, { token: s.domainToken, json: { filter: { domain: "example.com", subject: "\u0000zzz-no-such-subject" } } });
+    assertProblem(bulk, 400, "filter.subject");
+  }
+  assertProblem(await call("/api/v1/messages/bulk/delete", { json: { filter: { sender: "\u0000" } } }), 400, "filter.sender");
+  assertProblem(await call("/api/v1/messages/bulk/delete", { json: { filter: { reason: "x\u001fy" }, dryRun: true } }), 400, "filter.reason");
+  assert.equal(await caught(), before, "nothing was deleted");
+
+  // ingest: CR/LF (SMTP command injection shape) and NUL in the sender, NUL in the reason
+  assertProblem(await ingest(["carol@example.com"], "x", { sender: "evil@b.test\r\nRCPT TO:<victim@x.test>" }), 400, "sender");
+  assertProblem(await ingest(["carol@example.com"], "x", { sender: "s\u0000x@x.test" }), 400, "sender");
+  assertProblem(await ingest(["carol@example.com"], "x", { reason: "BAYES\u0000" }), 400, "reason");
+  assert.equal(await caught(), before, "nothing was stored");
+
+  // logins, audit filters, path parameters
+  assertProblem(await call("/api/v1/accounts", { json: { login: "alice\u0000@example.com", password: "long enough pw" } }), 400, "login");
+  assertProblem(await call("/api/v1/accounts", { json: { login: "x@example.com", password: "long\u0000enough pw" } }), 400, "password");
+  assertProblem(await call("/api/v1/accounts/alice%00@example.com"), 400, "login");
+  assertProblem(await call("/api/v1/audit?actor=api%3Aops%00"), 400, "actor");
+
+  // TAB stays allowed in free text; ordinary filters still work
+  assert.equal((await call("/api/v1/messages?subject=%09")).status, 200);
+  const ok = await call("/api/v1/messages?subject=meeting");
+  assert.equal(ok.status, 200);
+  assert.equal(ok.body.items.length, 1);
+  const dry = await call("/api/v1/messages/bulk/delete", { json: { filter: { subject: "x" }, dryRun: true } });
+  assert.equal(dry.body.matched, 0);
+});
