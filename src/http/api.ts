@@ -3,12 +3,15 @@
  * bearer token's scope becomes a quarantine `Scope`, and every read and action goes through
  * the scoped query layer, so a domain token never sees another domain's messages (a row of
  * another tenant is a 404, exactly like a row that does not exist). Named resources outside
- * the token's domain (a domain, an account, a recipient) are a 403, decided from the name alone.
+ * the token's domain (a domain, a recipient) are a 403, decided from the name alone; an
+ * existing account is authorised on its stored kind (an admin login that happens to look like
+ * a domain name is still an admin account: admin tokens only).
  */
 import type { Hono } from "hono";
 import type { CredentialCache } from "../auth/credential-cache.ts";
 import {
   AccountError,
+  accountDomain,
   addAccount,
   addDomain,
   getAccount,
@@ -76,15 +79,30 @@ function requireDomain(c: ApiContext, domain: string): void {
   if (t !== "admin" && t !== domain.toLowerCase()) throw new HttpProblem(403, `the token is scoped to ${t}`);
 }
 
-/** The domain an account belongs to; admin accounts belong to none (admin tokens only). */
-function accountDomain(login: string, kind = inferKind(login)): string | null {
-  return kind === "user" ? domainOf(login.toLowerCase()) : kind === "domain" ? login.toLowerCase() : null;
-}
-
-function requireAccountInScope(c: ApiContext, login: string, kind?: "user" | "domain" | "admin"): void {
-  const d = accountDomain(login, kind);
+/** An account (stored or about to be created) may be managed by this token: admin accounts by admin tokens only. */
+function requireAccountInScope(c: ApiContext, acct: { kind: "user" | "domain" | "admin"; login: string }): void {
+  const d = accountDomain({ kind: acct.kind, login: acct.login.trim().toLowerCase() });
   if (d === null) requireAdmin(c);
   else requireDomain(c, d);
+}
+
+/**
+ * The stored account a request names, after checking the token may manage it. Authorisation
+ * follows the row's kind, never the login's shape. A login with no row is a 404 for a token
+ * whose domain it would belong to and a 403 otherwise, so a domain token learns nothing about
+ * other tenants' logins.
+ */
+async function accountInScope(c: ApiContext, store: Store, login: string) {
+  const a = await getAccount(store, login);
+  if (a) {
+    requireAccountInScope(c, a);
+    return a;
+  }
+  if (principal(c).tokenScope !== "admin") {
+    const l = login.trim().toLowerCase();
+    requireDomain(c, l.includes("@") ? domainOf(l) : l);
+  }
+  throw new HttpProblem(404, "no such account");
 }
 
 function accountProblem(e: unknown): never {
@@ -222,7 +240,7 @@ export function mountApi(app: Hono<ApiEnv>, deps: ApiDeps): ApiRouter {
     { method: "post", path: "/accounts", operationId: "createAccount", summary: "Add a login (user: an address; domain: a domain name; admin)", tags: ["accounts"], body: S.accountCreate, responses: { 201: { description: "created; `password` is present only when it was generated", schema: S.accountOut }, 409: { description: "exists" }, 422: { description: "the login does not fit its kind" } } },
     async (c, { body }) => {
       const kind = body.kind ?? inferKind(body.login);
-      requireAccountInScope(c, body.login, kind);
+      requireAccountInScope(c, { kind, login: body.login });
       const generated = body.password ? undefined : randomPassword();
       const row = await addAccount(store, { login: body.login, kind, password: body.password ?? generated! }).catch(accountProblem);
       await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.add", detail: { login: row.login, kind: row.kind } });
@@ -232,29 +250,26 @@ export function mountApi(app: Hono<ApiEnv>, deps: ApiDeps): ApiRouter {
   r.route(
     { method: "get", path: "/accounts/:login", operationId: "getAccount", summary: "One account", tags: ["accounts"], params: S.loginParams, responses: { 200: { description: "account", schema: S.accountOut }, 404: { description: "no such account" } } },
     async (c, { params }) => {
-      requireAccountInScope(c, params.login);
-      const a = await getAccount(store, params.login);
-      if (!a) throw new HttpProblem(404, "no such account");
-      return c.json(accountJson(a));
+      return c.json(accountJson(await accountInScope(c, store, params.login)));
     },
   );
   r.route(
     { method: "delete", path: "/accounts/:login", operationId: "deleteAccount", summary: "Remove an account", tags: ["accounts"], params: S.loginParams, responses: { 204: { description: "removed" }, 404: { description: "no such account" } } },
     async (c, { params }) => {
-      requireAccountInScope(c, params.login);
-      await removeAccount(store, params.login, deps.credentials).catch(accountProblem);
-      await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.remove", detail: { login: params.login.toLowerCase() } });
+      const a = await accountInScope(c, store, params.login);
+      await removeAccount(store, a.login, deps.credentials).catch(accountProblem);
+      await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.remove", detail: { login: a.login, kind: a.kind } });
       return c.body(null, 204);
     },
   );
   r.route(
     { method: "post", path: "/accounts/:login/password", operationId: "setPassword", summary: "Set or reset (generate) a password", tags: ["accounts"], params: S.loginParams, body: S.passwordBody, responses: { 200: { description: "changed; `password` only when generated" }, 404: { description: "no such account" } } },
     async (c, { params, body }) => {
-      requireAccountInScope(c, params.login);
+      const a = await accountInScope(c, store, params.login);
       const generated = body.password ? undefined : randomPassword();
-      await setPassword(store, params.login, body.password ?? generated!, deps.credentials).catch(accountProblem);
-      await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.password", detail: { login: params.login.toLowerCase(), generated: !!generated } });
-      return c.json({ login: params.login.toLowerCase(), changed: true, ...(generated ? { password: generated } : {}) });
+      await setPassword(store, a.login, body.password ?? generated!, deps.credentials).catch(accountProblem);
+      await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.password", detail: { login: a.login, kind: a.kind, generated: !!generated } });
+      return c.json({ login: a.login, changed: true, ...(generated ? { password: generated } : {}) });
     },
   );
 

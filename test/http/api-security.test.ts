@@ -95,3 +95,53 @@ test("control characters in request strings are a 400 naming the field; a NUL fi
   const dry = await call("/api/v1/messages/bulk/delete", { json: { filter: { subject: "x" }, dryRun: true } });
   assert.equal(dry.body.matched, 0);
 });
+
+test("accounts are authorised on their stored kind: a domain token cannot touch an admin whose login looks like its domain", async () => {
+  // An admin login with a dot (allowed before, so it may exist in a database) named like a tenant's domain.
+  const { hashPassword } = await import("../../src/auth/password.ts");
+  const now = Date.now();
+  await s.store.client.execute({
+    sql: "INSERT INTO accounts (kind, login, password_hash, created_at, password_changed_at) VALUES ('admin', 'example.com', ?, ?, ?)",
+    args: [await hashPassword("the admin's own password"), now, now],
+  });
+  const before = (await s.store.client.execute("SELECT password_hash FROM accounts WHERE login = 'example.com'")).rows[0].password_hash;
+
+  assertProblem(await call("/api/v1/accounts/example.com", { token: s.domainToken }), 403);
+  assertProblem(await call("/api/v1/accounts/example.com/password", { token: s.domainToken, json: {} }), 403);
+  assertProblem(await call("/api/v1/accounts/example.com/password", { token: s.domainToken, json: { password: "taken over now" } }), 403);
+  assertProblem(await call("/api/v1/accounts/EXAMPLE.COM", { token: s.domainToken, method: "DELETE" }), 403);
+  const after = await s.store.client.execute("SELECT kind, password_hash FROM accounts WHERE login = 'example.com'");
+  assert.equal(after.rows.length, 1, "still there");
+  assert.equal(after.rows[0].password_hash, before, "password unchanged");
+  const list = await call("/api/v1/accounts", { token: s.domainToken });
+  assert.ok(!list.body.items.some((a: any) => a.login === "example.com"), "not listed to the domain token");
+  const listDom = await call("/api/v1/accounts?domain=example.com");
+  assert.ok(!listDom.body.items.some((a: any) => a.kind === "admin"), "an admin is in no domain");
+  // the operator still manages it
+  const got = await call("/api/v1/accounts/example.com");
+  assert.equal(got.body.kind, "admin");
+  assert.equal((await call("/api/v1/accounts/example.com/password", { json: {} })).status, 200);
+
+  // the domain's own accounts stay manageable by its token; 404 for a missing one of its own, 403 for another tenant's
+  assert.equal((await call("/api/v1/accounts", { token: s.domainToken, json: { login: "dana@example.com" } })).status, 201);
+  assert.equal((await call("/api/v1/accounts/dana@example.com/password", { token: s.domainToken, json: {} })).status, 200);
+  assert.equal((await call("/api/v1/accounts/dana@example.com", { token: s.domainToken, method: "DELETE" })).status, 204);
+  assertProblem(await call("/api/v1/accounts/nobody@example.com", { token: s.domainToken }), 404);
+  assertProblem(await call("/api/v1/accounts/nobody@other.org", { token: s.domainToken }), 403);
+  assertProblem(await call("/api/v1/accounts/other.org", { token: s.domainToken, method: "DELETE" }), 403);
+  assertProblem(await call("/api/v1/accounts/plainadmin", { token: s.domainToken }), 403);
+
+  // the admin doesn't block removing the domain it is named like
+  assert.equal((await call("/api/v1/domains", { json: { name: "q6.example" } })).status, 201);
+  await s.store.client.execute({ sql: "INSERT INTO accounts (kind, login, password_hash, created_at, password_changed_at) VALUES ('admin', 'q6.example', 'x', ?, ?)", args: [now, now] });
+  assert.equal((await call("/api/v1/domains/q6.example", { method: "DELETE" })).status, 204);
+
+  // new admin logins may not look like a domain or an address
+  for (const login of ["other.org", "ops.team"]) {
+    const r = await call("/api/v1/accounts", { json: { login, kind: "admin", password: "long enough pw" } });
+    assertProblem(r, 422);
+    assert.match(r.body.detail, /no dots or @/);
+  }
+  assertProblem(await call("/api/v1/accounts", { json: { login: "a@b.example", kind: "admin", password: "long enough pw" } }), 422);
+  assert.equal((await call("/api/v1/accounts", { json: { login: "ops_team-2", kind: "admin", password: "long enough pw" } })).status, 201);
+});
