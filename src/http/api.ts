@@ -116,12 +116,40 @@ function actor(c: ApiContext): Actor {
   return { scope: principal(c).scope, clientAddr: clientAddr(c), via: "api" };
 }
 
-function domainJson(d: { name: string; retentionDays: number | null; route: string | null; options: string; createdAt: number }) {
-  let options: Record<string, unknown> = {};
+function parseOptions(s: string): Record<string, unknown> {
   try {
-    options = JSON.parse(d.options);
-  } catch {}
+    const o = JSON.parse(s);
+    return o && typeof o === "object" && !Array.isArray(o) ? o : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A domain as JSON; a domain token never sees the per-domain SMTP password an operator set. */
+function domainJson(d: { name: string; retentionDays: number | null; route: string | null; options: string; createdAt: number }, tokenScope = "admin") {
+  const options = parseOptions(d.options);
+  const smtp = options.smtp as Record<string, unknown> | undefined;
+  if (tokenScope !== "admin" && smtp && typeof smtp === "object" && "password" in smtp) options.smtp = { ...smtp, password: "<redacted>" };
   return { name: d.name, retentionDays: d.retentionDays, route: d.route, options, createdAt: new Date(d.createdAt).toISOString() };
+}
+
+/**
+ * Fields of a domain change only an operator may make: the route (where the server connects:
+ * a tenant could point it at any host:port and read the outcome in /outbox) and the option
+ * keys holding connection settings and server-side file paths (options.smtp: a CA file the
+ * server reads, TLS policy, credentials).
+ */
+function operatorOnlyFields(body: { route?: unknown; options?: Record<string, unknown> }): string[] {
+  const out: string[] = [];
+  if (body.route !== undefined) out.push("route");
+  for (const k of S.OPERATOR_ONLY_OPTIONS) {
+    const x = body.options?.[k];
+    if (x === undefined) continue;
+    const sub = x && typeof x === "object" ? Object.keys(x) : [];
+    if (sub.length) for (const f of sub) out.push(`options.${k}.${f}`);
+    else out.push(`options.${k}`);
+  }
+  return out;
 }
 
 function filterFromQuery(q: Partial<Record<keyof QuarantineFilter, unknown>>): QuarantineFilter {
@@ -177,7 +205,7 @@ export function mountApi(app: Hono<ApiEnv>, deps: ApiDeps): ApiRouter {
     async (c) => {
       const t = principal(c).tokenScope;
       const rows = (await listDomains(store)).filter((d) => t === "admin" || d.name === t);
-      return c.json({ items: rows.map(domainJson) });
+      return c.json({ items: rows.map((d) => domainJson(d, t)) });
     },
   );
   r.route(
@@ -195,17 +223,34 @@ export function mountApi(app: Hono<ApiEnv>, deps: ApiDeps): ApiRouter {
       requireDomain(c, params.name);
       const row = await getDomain(store, params.name);
       if (!row) throw new HttpProblem(404, `no domain ${params.name.toLowerCase()}`);
-      return c.json(domainJson(row));
+      return c.json(domainJson(row, principal(c).tokenScope));
     },
   );
   r.route(
-    { method: "patch", path: "/domains/:name", operationId: "updateDomain", summary: "Change retention, route or options", tags: ["domains"], params: S.domainParams, body: S.domainPatch, responses: { 200: { description: "domain", schema: S.domainOut }, 404: { description: "no such domain" } } },
+    { method: "patch", path: "/domains/:name", operationId: "updateDomain", summary: "Change retention, route or options (route and options.smtp: admin tokens only)", tags: ["domains"], params: S.domainParams, body: S.domainPatch, responses: { 200: { description: "domain", schema: S.domainOut }, 403: { description: "another domain, or a field only an admin-scoped token may set" }, 404: { description: "no such domain" } } },
     async (c, { params, body }) => {
       requireDomain(c, params.name);
       if (Object.keys(body).length === 0) throw new HttpProblem(422, "nothing to change: give retentionDays, route or options");
-      const row = await updateDomain(store, params.name, body, deps.defaultRetentionDays).catch(accountProblem);
+      const tokenScope = principal(c).tokenScope;
+      const patch: { retentionDays?: number | null; route?: string | null; options?: Record<string, unknown> } = { ...body };
+      if (tokenScope !== "admin") {
+        const denied = operatorOnlyFields(body);
+        if (denied.length) {
+          const message = "only an admin-scoped (operator) token may set this";
+          throw new HttpProblem(403, `body field "${denied[0]}": ${message}`, { errors: denied.map((path) => ({ path, in: "body", message })) });
+        }
+        if (body.options) {
+          // A domain token replaces its own options but keeps the operator's settings.
+          const stored = await getDomain(store, params.name);
+          if (!stored) throw new HttpProblem(404, `no domain ${params.name.toLowerCase()}`);
+          const kept = parseOptions(stored.options);
+          patch.options = { ...body.options };
+          for (const k of S.OPERATOR_ONLY_OPTIONS) if (kept[k] !== undefined) patch.options[k] = kept[k];
+        }
+      }
+      const row = await updateDomain(store, params.name, patch, deps.defaultRetentionDays).catch(accountProblem);
       await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "domain.update", detail: { domain: row.name, fields: Object.keys(body) } });
-      return c.json(domainJson(row));
+      return c.json(domainJson(row, tokenScope));
     },
   );
   r.route(

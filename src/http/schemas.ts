@@ -125,8 +125,62 @@ export const ingestQuery = v.strictObject({
 /* ---------- domains and accounts ---------- */
 
 const retention = v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3650), v.description("days; null: the configured default")));
-const route = v.nullable(v.pipe(routeString, v.description("HOST[:PORT] released mail for this domain goes to; null: the default smarthost")));
-const options = v.record(v.string(), v.unknown());
+const route = v.nullable(v.pipe(routeString, v.description("HOST[:PORT] released mail for this domain goes to; null: the default smarthost. Set by admin-scoped tokens only")));
+
+/**
+ * Per-domain SMTP overrides used when the domain has a route (delivery/smtp.ts resolveRoute).
+ * Every one of them is a server-side connection setting or file path: operator tokens only
+ * (OPERATOR_ONLY_OPTIONS, enforced in api.ts).
+ */
+const smtpOptions = v.strictObject({
+  secure: v.optional(v.boolean()),
+  starttls: v.optional(v.picklist(["required", "opportunistic", "off"])),
+  user: v.optional(v.pipe(str(), v.maxLength(320))),
+  password: v.optional(v.pipe(freeText(), v.maxLength(1024))),
+  caFile: v.optional(v.pipe(str(), v.minLength(1), v.maxLength(4096), v.description("PEM file the server reads; a regular file of at most 1 MiB"))),
+  rejectUnauthorized: v.optional(v.boolean()),
+});
+
+/** Keys of a domain's options only an operator (admin-scoped token) may set or change. */
+export const OPERATOR_ONLY_OPTIONS = ["smtp"] as const;
+
+const MAX_OPTIONS_DEPTH = 16;
+
+/** Free-form option values: JSON without control characters in keys or strings, at most 16 levels deep. */
+function problemInJson(value: unknown, depth = 0): string | null {
+  if (depth > MAX_OPTIONS_DEPTH) return `nested deeper than ${MAX_OPTIONS_DEPTH} levels`;
+  if (typeof value === "string") return hasControl(value, true) ? CONTROL_MESSAGE : null;
+  if (typeof value === "number") return Number.isFinite(value) ? null : "expected a finite number";
+  if (value === null || typeof value === "boolean") return null;
+  if (Array.isArray(value)) {
+    for (const x of value) {
+      const p = problemInJson(x, depth + 1);
+      if (p) return p;
+    }
+    return null;
+  }
+  if (typeof value === "object") {
+    for (const [k, x] of Object.entries(value as Record<string, unknown>)) {
+      if (hasControl(k)) return CONTROL_MESSAGE;
+      const p = problemInJson(x, depth + 1);
+      if (p) return p;
+    }
+    return null;
+  }
+  return "expected JSON";
+}
+
+const options = v.pipe(
+  v.looseObject({ smtp: v.optional(smtpOptions) }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    for (const [k, x] of Object.entries(dataset.value)) {
+      const p = hasControl(k) ? CONTROL_MESSAGE : problemInJson(x, 1);
+      if (p) addIssue({ message: p, path: [{ type: "object", origin: "value", input: dataset.value, key: k, value: x }] });
+    }
+  }),
+  v.description('per-domain settings; "smtp" ({secure, starttls, user, password, caFile, rejectUnauthorized}) needs an admin-scoped token'),
+);
 
 export const domainCreate = v.strictObject({ name: domainName, retentionDays: v.optional(retention), route: v.optional(route), options: v.optional(options) });
 export const domainPatch = v.strictObject({ retentionDays: v.optional(retention), route: v.optional(route), options: v.optional(options) });
@@ -187,7 +241,7 @@ export const messageMeta = v.object({
   stateChangedAt: v.nullable(isoTime),
 });
 export const messagePage = v.object({ items: v.array(messageMeta), nextCursor: v.nullable(v.string()) });
-export const domainOut = v.object({ name: v.string(), retentionDays: v.nullable(v.number()), route: v.nullable(v.string()), options: options, createdAt: isoTime });
+export const domainOut = v.object({ name: v.string(), retentionDays: v.nullable(v.number()), route: v.nullable(v.string()), options: v.record(v.string(), v.unknown()), createdAt: isoTime });
 export const accountOut = v.object({ id: v.number(), kind: accountKind, login: v.string(), disabled: v.optional(v.boolean()), createdAt: isoTime, password: v.optional(v.string()) });
 export const actionResult = v.object({ matched: v.number(), acted: v.array(v.number()), truncated: v.optional(v.boolean()), dryRun: v.optional(v.boolean()) });
 export const ingestResult = v.object({ ids: v.array(v.number()), blobId: v.number(), duplicateBlob: v.boolean() });

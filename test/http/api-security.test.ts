@@ -145,3 +145,52 @@ test("accounts are authorised on their stored kind: a domain token cannot touch 
   assertProblem(await call("/api/v1/accounts", { json: { login: "a@b.example", kind: "admin", password: "long enough pw" } }), 422);
   assert.equal((await call("/api/v1/accounts", { json: { login: "ops_team-2", kind: "admin", password: "long enough pw" } })).status, 201);
 });
+
+test("route and options.smtp (server-side files, connection settings) are operator-only: 403 naming the field for a domain token", async () => {
+  const path = "/api/v1/domains/example.com";
+  const set = await call(path, { method: "PATCH", json: { route: "mx.example.com:25", options: { smtp: { starttls: "required", password: "smtp secret" }, note: "hi" } } });
+  assert.equal(set.status, 200, set.text);
+
+  const caFile = await call(path, { token: s.domainToken, method: "PATCH", json: { options: { smtp: { caFile: "/etc/shadow" } } } });
+  assertProblem(caFile, 403, "options.smtp.caFile");
+  assert.match(caFile.body.detail, /options\.smtp\.caFile/);
+  assertProblem(await call(path, { token: s.domainToken, method: "PATCH", json: { options: { smtp: {} } } }), 403, "options.smtp");
+  assertProblem(await call(path, { token: s.domainToken, method: "PATCH", json: { options: { smtp: { rejectUnauthorized: false } } } }), 403, "options.smtp.rejectUnauthorized");
+  for (const route of ["127.0.0.1:4089", "mx.example.com:25", null]) {
+    const r = await call(path, { token: s.domainToken, method: "PATCH", json: { route } });
+    assertProblem(r, 403, "route");
+  }
+  assertProblem(await call(path, { token: s.domainToken, method: "PATCH", json: { retentionDays: 7, route: "evil.example:25" } }), 403, "route");
+
+  // nothing changed
+  const now = await call(path);
+  assert.equal(now.body.route, "mx.example.com:25");
+  assert.equal(now.body.retentionDays, null);
+  assert.deepEqual(now.body.options.smtp, { starttls: "required", password: "smtp secret" });
+
+  // the domain token still reads the route, changes retention and its own options; the operator's SMTP settings are kept
+  const mine = await call(path, { token: s.domainToken });
+  assert.equal(mine.status, 200);
+  assert.equal(mine.body.route, "mx.example.com:25");
+  assert.equal(mine.body.options.smtp.password, "<redacted>", "the SMTP password is not shown to the tenant");
+  const own = await call(path, { token: s.domainToken, method: "PATCH", json: { retentionDays: 7, options: { note: "changed" } } });
+  assert.equal(own.status, 200, own.text);
+  assert.equal(own.body.retentionDays, 7);
+  assert.equal(own.body.options.note, "changed");
+  const stored = await call(path);
+  assert.deepEqual(stored.body.options, { note: "changed", smtp: { starttls: "required", password: "smtp secret" } });
+
+  // options are validated for everyone: types of the SMTP settings, control characters, depth
+  assertProblem(await call(path, { method: "PATCH", json: { options: { smtp: { caFile: 5 } } } }), 400, "options.smtp.caFile");
+  assertProblem(await call(path, { method: "PATCH", json: { options: { smtp: { tls: true } } } }), 400, "options.smtp.tls");
+  assertProblem(await call(path, { method: "PATCH", json: { options: { note: "a\u0000b" } } }), 400, "options.note");
+  let deep: unknown = 1;
+  for (let i = 0; i < 40; i++) deep = { d: deep };
+  assertProblem(await call(path, { token: s.domainToken, method: "PATCH", json: { options: { deep } } }), 400, "options.deep");
+
+  // the operator may still set them
+  const op = await call(path, { method: "PATCH", json: { route: null, options: { smtp: { caFile: "/etc/quarantined/ca.pem" } } } });
+  assert.equal(op.status, 200, op.text);
+  assert.equal(op.body.route, null);
+  assert.equal(op.body.options.smtp.caFile, "/etc/quarantined/ca.pem");
+});
