@@ -288,7 +288,7 @@ export function mountApi(app: Hono<ApiEnv>, deps: ApiDeps): ApiRouter {
       requireAccountInScope(c, { kind, login: body.login });
       const generated = body.password ? undefined : randomPassword();
       const row = await addAccount(store, { login: body.login, kind, password: body.password ?? generated! }).catch(accountProblem);
-      await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.add", detail: { login: row.login, kind: row.kind } });
+      await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.add", detail: { login: row.login, kind: row.kind, domain: accountDomain(row) } });
       return c.json({ ...accountJson(row), ...(generated ? { password: generated } : {}) }, 201);
     },
   );
@@ -303,7 +303,7 @@ export function mountApi(app: Hono<ApiEnv>, deps: ApiDeps): ApiRouter {
     async (c, { params }) => {
       const a = await accountInScope(c, store, params.login);
       await removeAccount(store, a.login, deps.credentials).catch(accountProblem);
-      await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.remove", detail: { login: a.login, kind: a.kind } });
+      await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.remove", detail: { login: a.login, kind: a.kind, domain: accountDomain(a) } });
       return c.body(null, 204);
     },
   );
@@ -313,7 +313,7 @@ export function mountApi(app: Hono<ApiEnv>, deps: ApiDeps): ApiRouter {
       const a = await accountInScope(c, store, params.login);
       const generated = body.password ? undefined : randomPassword();
       await setPassword(store, a.login, body.password ?? generated!, deps.credentials).catch(accountProblem);
-      await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.password", detail: { login: a.login, kind: a.kind, generated: !!generated } });
+      await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.password", detail: { login: a.login, kind: a.kind, domain: accountDomain(a), generated: !!generated } });
       return c.json({ login: a.login, changed: true, ...(generated ? { password: generated } : {}) });
     },
   );

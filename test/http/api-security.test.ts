@@ -194,3 +194,52 @@ test("route and options.smtp (server-side files, connection settings) are operat
   assert.equal(op.body.route, null);
   assert.equal(op.body.options.smtp.caFile, "/etc/quarantined/ca.pem");
 });
+
+test("audit: a domain token sees the entries that concern its domain, never another tenant's through a reused token name or a look-alike login", async () => {
+  const { addToken, removeToken } = await import("../../src/http/tokens.ts");
+  // A token named reuse1 of other.org does other.org's work, is removed, and the name goes to example.com.
+  const old = (await addToken(s.store, "reuse1", "other.org")).token;
+  assert.equal((await call("/api/v1/accounts", { token: old, json: { login: "dave-secret-project@other.org" } })).status, 201);
+  assert.equal((await call("/api/v1/domains/other.org", { token: old, method: "PATCH", json: { retentionDays: 9 } })).status, 200);
+  const otherMsg = (await ingest(["zed@other.org"], "other tenant", {}, old)).body.ids[0];
+  await removeToken(s.store, "reuse1");
+  const reused = (await addToken(s.store, "reuse1", "example.com")).token;
+
+  // entries that do concern example.com, made by other actors
+  assert.equal((await call("/api/v1/accounts", { json: { login: "erin@example.com" } })).status, 201);
+  assert.equal((await call("/api/v1/domains/example.com", { method: "PATCH", json: { retentionDays: 10 } })).status, 200);
+  const mine = (await ingest(["erin@example.com"], "mine")).body.ids[0];
+  const ins = (action: string, actor: string, kind: string, detail: unknown) =>
+    s.store.client.execute({ sql: "INSERT INTO audit (at, actor, actor_kind, client_addr, action, message_id, detail) VALUES (?, ?, ?, NULL, ?, NULL, ?)", args: [Date.now(), actor, kind, action, typeof detail === "string" ? detail : JSON.stringify(detail)] });
+  await ins("login.ok", "erin@example.com", "user", { via: "imap" });
+  await ins("login.fail", "nobody@example.com", "unknown", { via: "imap" });
+  await ins("account.password", "cli", "cli", { login: "erin@example.com" }); // written by an older version, no domain
+  // entries that do not: an admin whose login looks like the domain, a CLI entry about other.org, a broken detail
+  await ins("login.ok", "example.com", "admin", { via: "imap" });
+  await ins("login.fail", "example.com", "unknown", { via: "imap" });
+  await ins("account.password", "cli", "cli", { login: "example.com" });
+  await ins("account.remove", "example.com", "admin", { login: "x@other.org" });
+  await ins("domain.update", "api:x", "api", "not json");
+
+  for (const token of [reused, s.domainToken]) {
+    const r = await call("/api/v1/audit?limit=1000", { token });
+    assert.equal(r.status, 200, r.text);
+    const items: any[] = r.body.items;
+    assert.ok(!r.text.includes("dave-secret-project"), "another tenant's account stays hidden");
+    assert.ok(!r.text.includes("other.org"), r.text);
+    assert.ok(!items.some((e) => e.messageId === otherMsg));
+    assert.ok(!items.some((e) => e.actor === "example.com"), "entries of the admin named example.com stay hidden");
+    assert.ok(!items.some((e) => e.action === "account.password" && e.detail.login === "example.com"));
+    assert.ok(!items.some((e) => e.detail && Object.keys(e.detail).length === 0 && e.action === "domain.update"), "a broken entry is not matched");
+
+    assert.ok(items.some((e) => e.action === "account.add" && e.detail.login === "erin@example.com" && e.detail.domain === "example.com"));
+    assert.ok(items.some((e) => e.action === "domain.update" && e.detail.domain === "example.com"));
+    assert.ok(items.some((e) => e.action === "ingest" && e.messageId === mine));
+    assert.ok(items.some((e) => e.action === "login.ok" && e.actor === "erin@example.com"));
+    assert.ok(items.some((e) => e.action === "login.fail" && e.actor === "nobody@example.com"));
+    assert.ok(items.some((e) => e.action === "account.password" && e.detail.login === "erin@example.com"));
+  }
+  // the operator sees everything
+  const all = await call("/api/v1/audit?limit=1000");
+  assert.ok(all.text.includes("dave-secret-project@other.org"));
+});
