@@ -243,3 +243,19 @@ test("audit: a domain token sees the entries that concern its domain, never anot
   const all = await call("/api/v1/audit?limit=1000");
   assert.ok(all.text.includes("dave-secret-project@other.org"));
 });
+
+test("deeply nested JSON and numbers that overflow to Infinity are a 400, not a 500", async () => {
+  const deep = '{"options":{"a":' + "[".repeat(60_000) + "]".repeat(60_000) + "}}";
+  const r = await call("/api/v1/domains/example.com", { method: "PATCH", body: deep, headers: { "content-type": "application/json" } });
+  assertProblem(r, 400);
+  assert.match(r.body.detail, /nested deeper than 64 levels/);
+  const inf = await call("/api/v1/messages/bulk/delete", { body: '{"filter":{"scoreMin":1e999}}', headers: { "content-type": "application/json" } });
+  assertProblem(inf, 400, "filter.scoreMin");
+  assert.match(inf.body.detail, /finite/);
+  assertProblem(await call("/api/v1/messages/bulk/delete", { body: '{"ids":[-1e999]}', headers: { "content-type": "application/json" } }), 400, "ids.0");
+  assertProblem(await call("/api/v1/domains/example.com", { method: "PATCH", body: '{"options":{"n":1e400}}', headers: { "content-type": "application/json" } }), 400, "options.n");
+  // still fine at a sane depth
+  let ok: unknown = 1;
+  for (let i = 0; i < 10; i++) ok = [ok];
+  assert.equal((await call("/api/v1/domains/example.com", { method: "PATCH", json: { options: { ok } } })).status, 200);
+});
