@@ -95,8 +95,40 @@ function baseApp(): Hono<ApiEnv> {
     log("error", "http.error", { method: c.req.method, path: c.req.path, error: errorText(e) });
     return problem(c, 500, "internal error; see the server log");
   });
-  app.notFound((c) => problem(c, 404, "no such resource"));
+  app.notFound((c) => {
+    const allow = allowedMethods(app, c.req.path);
+    if (allow.length) return problem(c, 405, `${c.req.method} is not supported here; allowed: ${allow.join(", ")}`, {}, { Allow: allow.join(", ") });
+    return problem(c, 404, "no such resource");
+  });
   return app;
+}
+
+/** Hono path patterns ("/messages/:id", "/*") as regular expressions, per pattern. */
+const patternCache = new Map<string, RegExp>();
+function patternRegex(path: string): RegExp {
+  let re = patternCache.get(path);
+  if (!re) {
+    const body = path
+      .split("/")
+      .map((seg) => (seg === "*" ? ".*" : seg.startsWith(":") ? "[^/]+" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+      .join("/");
+    patternCache.set(path, (re = new RegExp(`^${body}$`)));
+  }
+  return re;
+}
+
+/**
+ * The methods the app serves a path with (for a 405's Allow header): every route whose pattern
+ * matches it, leaving out middleware (ALL). GET routes answer HEAD too.
+ */
+function allowedMethods(app: Hono<ApiEnv>, path: string): string[] {
+  const methods = new Set<string>();
+  for (const r of app.routes) {
+    if (r.method === "ALL" || methods.has(r.method)) continue;
+    if (patternRegex(r.path).test(path)) methods.add(r.method);
+  }
+  if (methods.has("GET")) methods.add("HEAD");
+  return [...methods].sort();
 }
 
 /** Mounts /healthz, /readyz, /metrics and /status; returns the gauges (to dispose). */

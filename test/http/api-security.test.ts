@@ -259,3 +259,21 @@ test("deeply nested JSON and numbers that overflow to Infinity are a 400, not a 
   for (let i = 0; i < 10; i++) ok = [ok];
   assert.equal((await call("/api/v1/domains/example.com", { method: "PATCH", json: { options: { ok } } })).status, 200);
 });
+
+test("a method a path does not support is a 405 problem with Allow; unknown paths stay 404", async () => {
+  const cases: [string, string, string, string | null][] = [
+    ["PUT", "/api/v1/domains/example.com", "DELETE, GET, HEAD, PATCH", s.adminToken],
+    ["GET", "/api/v1/messages/1/release", "POST", s.adminToken],
+    ["OPTIONS", "/api/v1/messages", "GET, HEAD, POST", null],
+    ["DELETE", "/api/v1/whoami", "GET, HEAD", null],
+    ["POST", "/healthz", "GET, HEAD", null],
+  ];
+  for (const [method, path, allow, token] of cases) {
+    const r = await call(path, { method, token });
+    assertProblem(r, 405);
+    assert.equal(r.headers.get("allow"), allow, `${method} ${path}`);
+  }
+  assertProblem(await call("/api/v1/nothing-here", { method: "PUT" }), 404);
+  assertProblem(await call("/healthz/", { method: "POST", token: null }), 404);
+  assert.equal((await fetch(`${s.base}/healthz`, { method: "HEAD" })).status, 200, "HEAD is served where GET is");
+});
