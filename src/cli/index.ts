@@ -4,6 +4,7 @@
  */
 import { ConfigError } from "../config/index.ts";
 import { UsageError } from "./context.ts";
+import { errorText } from "../observability/log.ts";
 
 type Command = { help: string; run(argv: string[]): Promise<number> };
 
@@ -62,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`quarantined ${name}: ${e.message}`);
       return 2;
     }
-    console.error(`quarantined ${name}: ${(e as Error).stack ?? e}`);
+    console.error(`quarantined ${name}: ${errorText(e, { stack: true })}`);
     return 1;
   }
 }

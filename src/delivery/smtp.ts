@@ -3,10 +3,52 @@
  * pooled nodemailer transport per route, and the classification of every outcome into
  * delivered / temporary (retry) / permanent (back to Caught).
  */
-import { readFileSync } from "node:fs";
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
 import nodemailer from "nodemailer";
 import type { SmtpRoute } from "../config/schema.ts";
+import { log } from "../observability/log.ts";
 import { oneLine } from "./loop.ts";
+
+/** Largest CA file a route may name: a bundle of every public root is about 250 KiB. */
+export const CA_FILE_MAX_BYTES = 1024 * 1024;
+
+/** A route's CA file cannot be used; the message's delivery fails permanently (back to Caught). */
+export class CaFileError extends Error {}
+
+/**
+ * Reads a route's CA file without ever blocking the event loop: opened non-blocking (a FIFO
+ * opens at once instead of waiting for a writer), then only a regular file of at most
+ * `maxBytes` is read, asynchronously. Symlinks are followed; what they point to is checked.
+ */
+export async function readCaFile(path: string, maxBytes = CA_FILE_MAX_BYTES): Promise<Buffer> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw new CaFileError(`cannot be opened (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new CaFileError("is not a regular file");
+    if (st.size > maxBytes) throw new CaFileError(`is larger than ${maxBytes} bytes`);
+    const buf = Buffer.alloc(Math.min(maxBytes + 1, Math.max(st.size + 1, 4096)));
+    let n = 0;
+    for (;;) {
+      if (n === buf.length) throw new CaFileError(`is larger than ${maxBytes} bytes`);
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    if (n === 0) throw new CaFileError("is empty");
+    return buf.subarray(0, n);
+  } catch (e) {
+    if (e instanceof CaFileError) throw e;
+    throw new CaFileError(`cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
 
 export interface ResolvedRoute {
   host: string;
@@ -114,24 +156,33 @@ type Transport = ReturnType<typeof nodemailer.createTransport>;
 
 /** Pooled transports, one per distinct route. */
 export class SmtpClient {
-  private transports = new Map<string, Transport>();
+  private transports = new Map<string, Promise<Transport>>();
   private caCache = new Map<string, Buffer>();
 
   constructor(private readonly opts: SmtpClientOptions) {}
 
-  private transport(r: ResolvedRoute): Transport {
+  private transport(r: ResolvedRoute): Promise<Transport> {
     const key = JSON.stringify([r.host, r.port, r.secure, r.starttls, r.user, r.password, r.caFile, r.rejectUnauthorized]);
     let t = this.transports.get(key);
-    if (t) return t;
+    if (!t) {
+      t = this.createTransport(r);
+      this.transports.set(key, t);
+      // A failed setup (a bad CA file) is tried again by the next message, once it is fixed.
+      t.catch(() => this.transports.delete(key));
+    }
+    return t;
+  }
+
+  private async createTransport(r: ResolvedRoute): Promise<Transport> {
     let ca: Buffer | undefined;
     if (r.caFile) {
       ca = this.caCache.get(r.caFile);
       if (!ca) {
-        ca = readFileSync(r.caFile);
+        ca = await readCaFile(r.caFile);
         this.caCache.set(r.caFile, ca);
       }
     }
-    t = nodemailer.createTransport({
+    return nodemailer.createTransport({
       pool: true,
       maxConnections: this.opts.maxConnections,
       maxMessages: 1000,
@@ -150,16 +201,20 @@ export class SmtpClient {
       logger: false,
       debug: false,
     });
-    this.transports.set(key, t);
-    return t;
   }
 
   /** One message to one recipient; never throws. */
   async send(route: ResolvedRoute, envelope: { from: string; to: string }, raw: Uint8Array): Promise<SendOutcome> {
     let t: Transport;
     try {
-      t = this.transport(route);
+      t = await this.transport(route);
     } catch (e) {
+      if (e instanceof CaFileError) {
+        // The path is the operator's (config or domain options): it goes to the log, not to the
+        // reply a domain token reads in /outbox.
+        log("warn", "smtp.ca_file_unusable", { route: routeLabel(route), source: route.source, caFile: route.caFile, problem: e.message });
+        return { kind: "permanent", reply: oneLine(`route setup failed: the route's CA file (caFile) ${e.message}; fix the ${route.source === "domain" ? "domain's options.smtp.caFile" : "smtp.smarthost.caFile setting"} and release again`) };
+      }
       return { kind: "temporary", reply: oneLine(`route setup failed: ${(e as Error).message}`) };
     }
     try {
@@ -179,7 +234,7 @@ export class SmtpClient {
   }
 
   close(): void {
-    for (const t of this.transports.values()) t.close();
+    for (const t of this.transports.values()) t.then((x) => x.close(), () => {});
     this.transports.clear();
   }
 }

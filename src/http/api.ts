@@ -3,12 +3,15 @@
  * bearer token's scope becomes a quarantine `Scope`, and every read and action goes through
  * the scoped query layer, so a domain token never sees another domain's messages (a row of
  * another tenant is a 404, exactly like a row that does not exist). Named resources outside
- * the token's domain (a domain, an account, a recipient) are a 403, decided from the name alone.
+ * the token's domain (a domain, a recipient) are a 403, decided from the name alone; an
+ * existing account is authorised on its stored kind (an admin login that happens to look like
+ * a domain name is still an admin account: admin tokens only).
  */
 import type { Hono } from "hono";
 import type { CredentialCache } from "../auth/credential-cache.ts";
 import {
   AccountError,
+  accountDomain,
   addAccount,
   addDomain,
   getAccount,
@@ -76,15 +79,30 @@ function requireDomain(c: ApiContext, domain: string): void {
   if (t !== "admin" && t !== domain.toLowerCase()) throw new HttpProblem(403, `the token is scoped to ${t}`);
 }
 
-/** The domain an account belongs to; admin accounts belong to none (admin tokens only). */
-function accountDomain(login: string, kind = inferKind(login)): string | null {
-  return kind === "user" ? domainOf(login.toLowerCase()) : kind === "domain" ? login.toLowerCase() : null;
-}
-
-function requireAccountInScope(c: ApiContext, login: string, kind?: "user" | "domain" | "admin"): void {
-  const d = accountDomain(login, kind);
+/** An account (stored or about to be created) may be managed by this token: admin accounts by admin tokens only. */
+function requireAccountInScope(c: ApiContext, acct: { kind: "user" | "domain" | "admin"; login: string }): void {
+  const d = accountDomain({ kind: acct.kind, login: acct.login.trim().toLowerCase() });
   if (d === null) requireAdmin(c);
   else requireDomain(c, d);
+}
+
+/**
+ * The stored account a request names, after checking the token may manage it. Authorisation
+ * follows the row's kind, never the login's shape. A login with no row is a 404 for a token
+ * whose domain it would belong to and a 403 otherwise, so a domain token learns nothing about
+ * other tenants' logins.
+ */
+async function accountInScope(c: ApiContext, store: Store, login: string) {
+  const a = await getAccount(store, login);
+  if (a) {
+    requireAccountInScope(c, a);
+    return a;
+  }
+  if (principal(c).tokenScope !== "admin") {
+    const l = login.trim().toLowerCase();
+    requireDomain(c, l.includes("@") ? domainOf(l) : l);
+  }
+  throw new HttpProblem(404, "no such account");
 }
 
 function accountProblem(e: unknown): never {
@@ -98,12 +116,40 @@ function actor(c: ApiContext): Actor {
   return { scope: principal(c).scope, clientAddr: clientAddr(c), via: "api" };
 }
 
-function domainJson(d: { name: string; retentionDays: number | null; route: string | null; options: string; createdAt: number }) {
-  let options: Record<string, unknown> = {};
+function parseOptions(s: string): Record<string, unknown> {
   try {
-    options = JSON.parse(d.options);
-  } catch {}
+    const o = JSON.parse(s);
+    return o && typeof o === "object" && !Array.isArray(o) ? o : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A domain as JSON; a domain token never sees the per-domain SMTP password an operator set. */
+function domainJson(d: { name: string; retentionDays: number | null; route: string | null; options: string; createdAt: number }, tokenScope = "admin") {
+  const options = parseOptions(d.options);
+  const smtp = options.smtp as Record<string, unknown> | undefined;
+  if (tokenScope !== "admin" && smtp && typeof smtp === "object" && "password" in smtp) options.smtp = { ...smtp, password: "<redacted>" };
   return { name: d.name, retentionDays: d.retentionDays, route: d.route, options, createdAt: new Date(d.createdAt).toISOString() };
+}
+
+/**
+ * Fields of a domain change only an operator may make: the route (where the server connects:
+ * a tenant could point it at any host:port and read the outcome in /outbox) and the option
+ * keys holding connection settings and server-side file paths (options.smtp: a CA file the
+ * server reads, TLS policy, credentials).
+ */
+function operatorOnlyFields(body: { route?: unknown; options?: Record<string, unknown> }): string[] {
+  const out: string[] = [];
+  if (body.route !== undefined) out.push("route");
+  for (const k of S.OPERATOR_ONLY_OPTIONS) {
+    const x = body.options?.[k];
+    if (x === undefined) continue;
+    const sub = x && typeof x === "object" ? Object.keys(x) : [];
+    if (sub.length) for (const f of sub) out.push(`options.${k}.${f}`);
+    else out.push(`options.${k}`);
+  }
+  return out;
 }
 
 function filterFromQuery(q: Partial<Record<keyof QuarantineFilter, unknown>>): QuarantineFilter {
@@ -159,7 +205,7 @@ export function mountApi(app: Hono<ApiEnv>, deps: ApiDeps): ApiRouter {
     async (c) => {
       const t = principal(c).tokenScope;
       const rows = (await listDomains(store)).filter((d) => t === "admin" || d.name === t);
-      return c.json({ items: rows.map(domainJson) });
+      return c.json({ items: rows.map((d) => domainJson(d, t)) });
     },
   );
   r.route(
@@ -177,17 +223,34 @@ export function mountApi(app: Hono<ApiEnv>, deps: ApiDeps): ApiRouter {
       requireDomain(c, params.name);
       const row = await getDomain(store, params.name);
       if (!row) throw new HttpProblem(404, `no domain ${params.name.toLowerCase()}`);
-      return c.json(domainJson(row));
+      return c.json(domainJson(row, principal(c).tokenScope));
     },
   );
   r.route(
-    { method: "patch", path: "/domains/:name", operationId: "updateDomain", summary: "Change retention, route or options", tags: ["domains"], params: S.domainParams, body: S.domainPatch, responses: { 200: { description: "domain", schema: S.domainOut }, 404: { description: "no such domain" } } },
+    { method: "patch", path: "/domains/:name", operationId: "updateDomain", summary: "Change retention, route or options (route and options.smtp: admin tokens only)", tags: ["domains"], params: S.domainParams, body: S.domainPatch, responses: { 200: { description: "domain", schema: S.domainOut }, 403: { description: "another domain, or a field only an admin-scoped token may set" }, 404: { description: "no such domain" } } },
     async (c, { params, body }) => {
       requireDomain(c, params.name);
       if (Object.keys(body).length === 0) throw new HttpProblem(422, "nothing to change: give retentionDays, route or options");
-      const row = await updateDomain(store, params.name, body, deps.defaultRetentionDays).catch(accountProblem);
+      const tokenScope = principal(c).tokenScope;
+      const patch: { retentionDays?: number | null; route?: string | null; options?: Record<string, unknown> } = { ...body };
+      if (tokenScope !== "admin") {
+        const denied = operatorOnlyFields(body);
+        if (denied.length) {
+          const message = "only an admin-scoped (operator) token may set this";
+          throw new HttpProblem(403, `body field "${denied[0]}": ${message}`, { errors: denied.map((path) => ({ path, in: "body", message })) });
+        }
+        if (body.options) {
+          // A domain token replaces its own options but keeps the operator's settings.
+          const stored = await getDomain(store, params.name);
+          if (!stored) throw new HttpProblem(404, `no domain ${params.name.toLowerCase()}`);
+          const kept = parseOptions(stored.options);
+          patch.options = { ...body.options };
+          for (const k of S.OPERATOR_ONLY_OPTIONS) if (kept[k] !== undefined) patch.options[k] = kept[k];
+        }
+      }
+      const row = await updateDomain(store, params.name, patch, deps.defaultRetentionDays).catch(accountProblem);
       await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "domain.update", detail: { domain: row.name, fields: Object.keys(body) } });
-      return c.json(domainJson(row));
+      return c.json(domainJson(row, tokenScope));
     },
   );
   r.route(
@@ -222,39 +285,36 @@ export function mountApi(app: Hono<ApiEnv>, deps: ApiDeps): ApiRouter {
     { method: "post", path: "/accounts", operationId: "createAccount", summary: "Add a login (user: an address; domain: a domain name; admin)", tags: ["accounts"], body: S.accountCreate, responses: { 201: { description: "created; `password` is present only when it was generated", schema: S.accountOut }, 409: { description: "exists" }, 422: { description: "the login does not fit its kind" } } },
     async (c, { body }) => {
       const kind = body.kind ?? inferKind(body.login);
-      requireAccountInScope(c, body.login, kind);
+      requireAccountInScope(c, { kind, login: body.login });
       const generated = body.password ? undefined : randomPassword();
       const row = await addAccount(store, { login: body.login, kind, password: body.password ?? generated! }).catch(accountProblem);
-      await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.add", detail: { login: row.login, kind: row.kind } });
+      await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.add", detail: { login: row.login, kind: row.kind, domain: accountDomain(row) } });
       return c.json({ ...accountJson(row), ...(generated ? { password: generated } : {}) }, 201);
     },
   );
   r.route(
     { method: "get", path: "/accounts/:login", operationId: "getAccount", summary: "One account", tags: ["accounts"], params: S.loginParams, responses: { 200: { description: "account", schema: S.accountOut }, 404: { description: "no such account" } } },
     async (c, { params }) => {
-      requireAccountInScope(c, params.login);
-      const a = await getAccount(store, params.login);
-      if (!a) throw new HttpProblem(404, "no such account");
-      return c.json(accountJson(a));
+      return c.json(accountJson(await accountInScope(c, store, params.login)));
     },
   );
   r.route(
     { method: "delete", path: "/accounts/:login", operationId: "deleteAccount", summary: "Remove an account", tags: ["accounts"], params: S.loginParams, responses: { 204: { description: "removed" }, 404: { description: "no such account" } } },
     async (c, { params }) => {
-      requireAccountInScope(c, params.login);
-      await removeAccount(store, params.login, deps.credentials).catch(accountProblem);
-      await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.remove", detail: { login: params.login.toLowerCase() } });
+      const a = await accountInScope(c, store, params.login);
+      await removeAccount(store, a.login, deps.credentials).catch(accountProblem);
+      await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.remove", detail: { login: a.login, kind: a.kind, domain: accountDomain(a) } });
       return c.body(null, 204);
     },
   );
   r.route(
     { method: "post", path: "/accounts/:login/password", operationId: "setPassword", summary: "Set or reset (generate) a password", tags: ["accounts"], params: S.loginParams, body: S.passwordBody, responses: { 200: { description: "changed; `password` only when generated" }, 404: { description: "no such account" } } },
     async (c, { params, body }) => {
-      requireAccountInScope(c, params.login);
+      const a = await accountInScope(c, store, params.login);
       const generated = body.password ? undefined : randomPassword();
-      await setPassword(store, params.login, body.password ?? generated!, deps.credentials).catch(accountProblem);
-      await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.password", detail: { login: params.login.toLowerCase(), generated: !!generated } });
-      return c.json({ login: params.login.toLowerCase(), changed: true, ...(generated ? { password: generated } : {}) });
+      await setPassword(store, a.login, body.password ?? generated!, deps.credentials).catch(accountProblem);
+      await appendAudit(store, { actor: principal(c).scope.login, actorKind: "api", clientAddr: clientAddr(c), action: "account.password", detail: { login: a.login, kind: a.kind, domain: accountDomain(a), generated: !!generated } });
+      return c.json({ login: a.login, changed: true, ...(generated ? { password: generated } : {}) });
     },
   );
 

@@ -11,10 +11,10 @@
 import { Hono } from "hono";
 import type { CredentialCache } from "../auth/credential-cache.ts";
 import type { Config } from "../config/index.ts";
-import { log } from "../observability/log.ts";
+import { errorText, log } from "../observability/log.ts";
 import { renderMetrics } from "../observability/metrics.ts";
 import { dailyActivity, overview } from "../quarantine/query.ts";
-import type { Store } from "../storage/db.ts";
+import { isDatabaseBusy, type Store } from "../storage/db.ts";
 import { mountApi } from "./api.ts";
 import { httpMetrics, OpsGauges } from "./gauges.ts";
 import { mountOnboarding, type ImapEndpoints } from "./onboarding.ts";
@@ -71,6 +71,9 @@ function defaultEndpoints(config: Config): ImapEndpoints {
   };
 }
 
+/** Seconds a client is told to wait after a 503 for a busy (locked) database. */
+const BUSY_RETRY_AFTER_S = 2;
+
 /** An app with the request metrics, the problem+json error handler and 404. */
 function baseApp(): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
@@ -84,11 +87,48 @@ function baseApp(): Hono<ApiEnv> {
 
   app.onError((e, c) => {
     if (e instanceof HttpProblem) return problem(c, e.status, e.detail, e.extra, e.headers);
-    log("error", "http.error", { method: c.req.method, path: c.req.path, error: String((e as Error)?.message ?? e) });
+    // errorText never includes a statement's parameters (a password hash, an address, ...).
+    if (isDatabaseBusy(e)) {
+      log("warn", "http.database_busy", { method: c.req.method, path: c.req.path, error: errorText(e) });
+      return problem(c, 503, "the database is busy (another process holds its write lock); retry shortly", {}, { "Retry-After": String(BUSY_RETRY_AFTER_S) });
+    }
+    log("error", "http.error", { method: c.req.method, path: c.req.path, error: errorText(e) });
     return problem(c, 500, "internal error; see the server log");
   });
-  app.notFound((c) => problem(c, 404, "no such resource"));
+  app.notFound((c) => {
+    const allow = allowedMethods(app, c.req.path);
+    if (allow.length) return problem(c, 405, `${c.req.method} is not supported here; allowed: ${allow.join(", ")}`, {}, { Allow: allow.join(", ") });
+    return problem(c, 404, "no such resource");
+  });
   return app;
+}
+
+/** Hono path patterns ("/messages/:id", "/*") as regular expressions, per pattern. */
+const patternCache = new Map<string, RegExp>();
+function patternRegex(path: string): RegExp {
+  let re = patternCache.get(path);
+  if (!re) {
+    const body = path
+      .split("/")
+      .map((seg) => (seg === "*" ? ".*" : seg.startsWith(":") ? "[^/]+" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+      .join("/");
+    patternCache.set(path, (re = new RegExp(`^${body}$`)));
+  }
+  return re;
+}
+
+/**
+ * The methods the app serves a path with (for a 405's Allow header): every route whose pattern
+ * matches it, leaving out middleware (ALL). GET routes answer HEAD too.
+ */
+function allowedMethods(app: Hono<ApiEnv>, path: string): string[] {
+  const methods = new Set<string>();
+  for (const r of app.routes) {
+    if (r.method === "ALL" || methods.has(r.method)) continue;
+    if (patternRegex(r.path).test(path)) methods.add(r.method);
+  }
+  if (methods.has("GET")) methods.add("HEAD");
+  return [...methods].sort();
 }
 
 /** Mounts /healthz, /readyz, /metrics and /status; returns the gauges (to dispose). */

@@ -64,6 +64,29 @@ async function check<S extends AnySchema>(schema: S, value: unknown, where: stri
   return r.output as v.InferOutput<S>;
 }
 
+/** JSON bodies nest at most this deep (validation and storing recurse). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * A parsed JSON body's first problem the schemas cannot catch safely: nesting past
+ * MAX_JSON_DEPTH (valibot and JSON.stringify recurse, so a 60,000-deep body overflowed the
+ * stack) or a number that overflowed to ±Infinity (1e999). Walked iteratively.
+ */
+export function jsonShapeProblem(root: unknown): { path: string; message: string } | null {
+  const stack: { value: unknown; path: string[]; depth: number }[] = [{ value: root, path: [], depth: 0 }];
+  while (stack.length) {
+    const { value, path, depth } = stack.pop()!;
+    if (typeof value === "number") {
+      if (!Number.isFinite(value)) return { path: path.join("."), message: "expected a finite number" };
+    } else if (value !== null && typeof value === "object") {
+      if (depth >= MAX_JSON_DEPTH) return { path: path.join("."), message: `nested deeper than ${MAX_JSON_DEPTH} levels` };
+      const entries = Array.isArray(value) ? value.map((x, i) => [String(i), x] as const) : Object.entries(value);
+      for (const [k, x] of entries) stack.push({ value: x, path: [...path, k], depth: depth + 1 });
+    }
+  }
+  return null;
+}
+
 /** Reads a request body up to `max` bytes (413 past it, without reading the rest). */
 export async function readBody(c: Context, max: number): Promise<Uint8Array> {
   const len = c.req.header("content-length");
@@ -113,9 +136,13 @@ export class ApiRouter {
         let parsed: unknown;
         try {
           parsed = JSON.parse(new TextDecoder().decode(bytes));
-        } catch {
-          throw new HttpProblem(400, "request body is not valid JSON", { errors: [{ path: "", in: "body", message: "not valid JSON" }] });
+        } catch (e) {
+          // A runtime may give up on very deep nesting while parsing (a RangeError).
+          const message = e instanceof RangeError ? `nested deeper than ${MAX_JSON_DEPTH} levels` : "not valid JSON";
+          throw new HttpProblem(400, `request body is ${message}`, { errors: [{ path: "", in: "body", message }] });
         }
+        const shape = jsonShapeProblem(parsed);
+        if (shape) throw new HttpProblem(400, `body${shape.path ? ` field "${shape.path}"` : ""}: ${shape.message}`, { errors: [{ path: shape.path, in: "body", message: shape.message }] });
         body = await check(spec.body, parsed, "body");
       }
       return handler(c, { params, query, body } as Input<P, Q, B>);

@@ -32,6 +32,9 @@ const IDLE_TIMEOUT_MS = 5 * 60_000;
 
 type State = "command" | "data" | "busy" | "closed";
 
+/** RFC 5321 addresses are printable: NUL and other controls (which SQLite would cut a text at) are refused. */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
 export class LmtpConnection {
   private input: Buffer = Buffer.alloc(0);
   private state: State = "command";
@@ -201,6 +204,7 @@ export class LmtpConnection {
           return this.reply(`555 5.5.4 Unsupported parameter ${key}`, true);
       }
     }
+    if (CONTROL.test(m[1])) return this.reply("553 5.1.7 Bad sender address syntax: control characters are not allowed", true);
     this.from = m[1];
     this.recipients = [];
     this.reply("250 2.1.0 Ok");
@@ -211,6 +215,7 @@ export class LmtpConnection {
     const m = /^TO:\s*<([^<>]*)>(.*)$/i.exec(arg);
     if (!m) return this.reply("501 5.5.4 Syntax: RCPT TO:<address>", true);
     if (m[2].trim()) return this.reply(`555 5.5.4 Unsupported parameter ${m[2].trim().split(/\s+/)[0]}`, true);
+    if (CONTROL.test(m[1])) return this.reply("553 5.1.3 Bad recipient address syntax: control characters are not allowed", true);
     if (this.recipients.length >= this.h.maxRecipients) return this.reply("452 4.5.3 Too many recipients");
     const address = m[1];
     this.state = "busy";
@@ -299,6 +304,8 @@ export class LmtpConnection {
     }
     const raw = unstuff(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size));
     this.chunks = [];
+    // The same rule as the API and the CLI: an empty message is not stored.
+    if (raw.length === 0) return done(recipients.map(() => "554 5.6.0 Message is empty; nothing stored"));
     this.h.deliver({ raw, from, recipients, remoteAddress: this.socket.remoteAddress ?? null }).then(done, () =>
       done(recipients.map(() => "451 4.3.0 Temporary failure storing the message, try again")),
     );

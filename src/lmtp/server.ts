@@ -130,9 +130,9 @@ export async function startLmtp(opts: LmtpOptions): Promise<LmtpServer> {
     underWay: (on) => void (underWay += on ? 1 : -1),
     async checkRecipient(address) {
       const rcpt = normalizeAddress(address);
-      if (!/^[^@\s]+@[^@\s]+$/.test(rcpt)) {
+      if (!/^[^@\s\u0000-\u001f\u007f]+@[^@\s\u0000-\u001f\u007f]+$/.test(rcpt)) {
         lmtpMetrics.recipients.inc({ result: "invalid" });
-        return `550 5.1.3 <${address}>: bad recipient address syntax`;
+        return `550 5.1.3 <${address.replace(/[\u0000-\u001f\u007f]/g, "?")}>: bad recipient address syntax`;
       }
       try {
         if (cfg.unknownRecipients === "accept" || (await recipients.known(rcpt))) {

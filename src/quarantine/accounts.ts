@@ -15,6 +15,10 @@ export class AccountError extends Error {
   }
 }
 
+/**
+ * The kind a new login would get when none is given. Only for creating accounts: an existing
+ * account's kind is its stored row's (`accountDomain`), never guessed from its name again.
+ */
 export function inferKind(login: string): AccountKind {
   return login.includes("@") ? "user" : isDomainName(login) ? "domain" : "admin";
 }
@@ -23,8 +27,15 @@ export function validateLogin(login: string, kind: AccountKind): string {
   const l = login.trim().toLowerCase();
   if (kind === "user" && !isAddress(l)) throw new AccountError(`not an email address: ${JSON.stringify(login)}`);
   if (kind === "domain" && !isDomainName(l)) throw new AccountError(`not a domain name: ${JSON.stringify(login)}`);
-  if (kind === "admin" && !/^[a-z0-9._-]{1,64}$/.test(l)) throw new AccountError(`an admin login is letters, digits, . _ - (got ${JSON.stringify(login)})`);
+  // No dots or @: an admin login must never look like a domain or an address, or it could be
+  // taken for that domain's account.
+  if (kind === "admin" && !/^[a-z0-9_-]{1,64}$/.test(l)) throw new AccountError(`an admin login is letters, digits, _ and - (no dots or @: it must not look like a domain or an address; got ${JSON.stringify(login)})`);
   return l;
+}
+
+/** The domain an account belongs to, from its stored kind: null for admin accounts (no domain). */
+export function accountDomain(acct: { kind: AccountKind; login: string }): string | null {
+  return acct.kind === "user" ? domainOf(acct.login) : acct.kind === "domain" ? acct.login : null;
 }
 
 export function validatePassword(pw: string): void {
@@ -104,7 +115,10 @@ export async function isKnownRecipient(store: Store, address: string): Promise<b
 
 export async function removeDomain(store: Store, name: string): Promise<void> {
   const n = name.toLowerCase();
-  const users = await store.client.execute({ sql: "SELECT count(*) AS n FROM accounts WHERE login = ? OR login LIKE ?", args: [n, `%@${n}`] });
+  const users = await store.client.execute({
+    sql: "SELECT count(*) AS n FROM accounts WHERE (kind = 'domain' AND login = ?) OR (kind = 'user' AND login LIKE ? ESCAPE '\\')",
+    args: [n, `%@${n.replace(/[\\%_]/g, (c) => `\\${c}`)}`],
+  });
   if (Number(users.rows[0].n) > 0) throw new AccountError(`domain ${n} still has accounts; remove them first`);
   const rows = await store.db.delete(domains).where(eq(domains.name, n)).returning();
   if (rows.length === 0) throw new AccountError(`no domain ${n}`, "not-found");
@@ -149,7 +163,8 @@ export async function listAccounts(store: Store, filter: { kind?: AccountKind; d
     .from(accounts)
     .orderBy(asc(accounts.login))
     .all();
-  return rows.filter((r) => (!filter.kind || r.kind === filter.kind) && (!filter.domain || r.login === filter.domain || r.login.endsWith(`@${filter.domain}`)));
+  const d = filter.domain?.toLowerCase();
+  return rows.filter((r) => (!filter.kind || r.kind === filter.kind) && (!d || accountDomain(r) === d));
 }
 
 export async function getAccount(store: Store, login: string) {
@@ -209,7 +224,13 @@ export async function ensureAdmin(store: Store, login: string, password?: string
   const existing = await getAccount(store, login);
   if (existing) return { created: false };
   const generated = password ? undefined : randomPassword();
-  await addAccount(store, { login, kind: "admin", password: password ?? generated! });
+  try {
+    await addAccount(store, { login, kind: "admin", password: password ?? generated! });
+  } catch (e) {
+    // An existing super-admin keeps its login; a new one must follow today's rules.
+    if (e instanceof AccountError) throw new AccountError(`admin.login: ${e.message}`, e.code);
+    throw e;
+  }
   return { created: true, generated };
 }
 

@@ -279,16 +279,33 @@ export interface AuditFilter {
 }
 
 /**
- * The audit log, newest first. A domain scope sees entries about its messages, entries by
- * its own logins (the domain account and its users) and by API tokens scoped to it.
+ * The audit log, newest first. A domain scope sees the entries that concern its domain, by what
+ * they are about and never by who the actor is (a token name or a login can be reused by
+ * another tenant, and an old admin login may look like a domain name):
+ * - entries about a message of the domain (message_id);
+ * - administrative entries whose detail names the domain (`domain`: domain.*, and account.*
+ *   from the API, which record the account's domain; null for admin accounts);
+ * - older account.* entries without `domain`: a user login of the domain, or the domain
+ *   account itself when the entry recorded kind "domain";
+ * - IMAP logins to the domain's accounts (the kind recorded at login), and failed logins
+ *   with an address of the domain (admin logins never contain "@").
  */
 export async function queryAudit(store: Store, scope: Scope, f: AuditFilter, limit: number) {
   const where: string[] = [];
   const args: InValue[] = [];
   if (scope.kind === "domain") {
+    const d = scope.domain;
+    const atDomain = `%@${d.replace(/[\\%_]/g, (c) => `\\${c}`)}`;
+    const j = "(CASE WHEN json_valid(a.detail) THEN a.detail ELSE '{}' END)"; // json_* raise on malformed JSON
     where.push(`(EXISTS (SELECT 1 FROM messages m WHERE m.id = a.message_id AND m.recipient_domain = ?)
-      OR a.actor = ? OR a.actor LIKE ? ESCAPE '\\' OR a.actor IN (SELECT 'api:' || name FROM api_tokens WHERE scope = ?))`);
-    args.push(scope.domain, scope.domain, `%@${scope.domain.replace(/[\\%_]/g, (c) => `\\${c}`)}`, scope.domain);
+      OR (a.message_id IS NULL AND (
+        (json_type(${j}, '$.domain') = 'text' AND json_extract(${j}, '$.domain') = ?)
+        OR (a.action LIKE 'account.%' AND json_type(${j}, '$.domain') IS NULL
+            AND (json_extract(${j}, '$.login') LIKE ? ESCAPE '\\'
+                 OR (json_extract(${j}, '$.login') = ? AND json_extract(${j}, '$.kind') = 'domain')))
+        OR (a.action LIKE 'login.%' AND ((a.actor_kind IN ('user', 'unknown') AND a.actor LIKE ? ESCAPE '\\') OR (a.actor_kind = 'domain' AND a.actor = ?)))
+      )))`);
+    args.push(d, d, atDomain, d, atDomain, d);
   } else if (scope.kind === "user") {
     throw new Error("queryAudit: user scope not supported");
   }

@@ -134,3 +134,18 @@ export async function inWriteTransaction<T>(store: Store, fn: (tx: Transaction) 
 }
 
 export { schema };
+
+/**
+ * Did a statement fail because another connection holds the database's lock past the busy
+ * timeout (SQLITE_BUSY / SQLITE_LOCKED, "database is locked")? drizzle wraps the driver's error
+ * in `cause`, so the chain is walked.
+ */
+export function isDatabaseBusy(e: unknown): boolean {
+  for (let err = e as { code?: unknown; rawCode?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; err && depth < 5; err = err.cause as typeof err, depth++) {
+    if (typeof err !== "object") break;
+    const code = typeof err.code === "string" ? err.code : "";
+    if (/^SQLITE_(BUSY|LOCKED)/.test(code) || err.rawCode === 5 || err.rawCode === 6) return true;
+    if (typeof err.message === "string" && /SQLITE_BUSY|SQLITE_LOCKED|database is locked|database table is locked/i.test(err.message)) return true;
+  }
+  return false;
+}

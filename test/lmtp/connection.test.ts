@@ -85,11 +85,31 @@ test("message bytes one per packet: terminator and dot-stuffing across every bou
   assert.equal(delivered[0].raw.toString(), "Subject: split\r\n\r\n.dotted line\r\nend.\r\n");
 });
 
-test("an empty message and a message that is a single dot line", async () => {
+test("an empty message gets 554 for each recipient and is not delivered; a single dot line is a message", async () => {
   delivered.length = 0;
-  await talk(["LHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<a@x.test>\r\nDATA\r\n", ".\r\n", "QUIT\r\n"], 7, 5);
+  const empty = await talk(["LHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n", ".\r\n", "NOOP\r\nQUIT\r\n"], 10, 5);
+  assert.deepEqual(finals(empty), ["220", "250", "250", "250", "250", "354", "554", "554", "250", "221"]);
+  assert.ok(empty.includes("554 5.6.0 Message is empty; nothing stored"), empty.join("\n"));
   await talk(["LHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<a@x.test>\r\nDATA\r\n", "..\r\n.\r\n", "QUIT\r\n"], 7, 5);
-  assert.deepEqual(delivered.map((d) => d.raw.toString()), ["", ".\r\n"]);
+  assert.deepEqual(delivered.map((d) => d.raw.toString()), [".\r\n"]);
+  assert.equal(underWay, 0);
+});
+
+test("NUL and other control characters in MAIL FROM or RCPT TO are refused with 553", async () => {
+  delivered.length = 0;
+  const lines = await talk(
+    [
+      "LHLO c\r\nMAIL FROM:<s\u0000x@x.test>\r\nMAIL FROM:<s\u0001@x.test>\r\nMAIL FROM:<s@x.test\u007f>\r\nMAIL FROM:<s@x.test>\r\n" +
+        "RCPT TO:<alice\u0000@x.test>\r\nRCPT TO:<al\tice@x.test>\r\nRCPT TO:<a@x.test>\r\nDATA\r\nSubject: x\r\n\r\nx\r\n.\r\nQUIT\r\n",
+    ],
+    12,
+  );
+  assert.deepEqual(finals(lines), ["220", "250", "553", "553", "553", "250", "553", "553", "250", "354", "250", "221"]);
+  assert.ok(lines.includes("553 5.1.7 Bad sender address syntax: control characters are not allowed"), lines.join("\n"));
+  assert.ok(lines.includes("553 5.1.3 Bad recipient address syntax: control characters are not allowed"), lines.join("\n"));
+  assert.equal(delivered.length, 1);
+  assert.equal(delivered[0].from, "s@x.test");
+  assert.deepEqual(delivered[0].recipients, ["a@x.test"]);
 });
 
 test("order and syntax errors get 5xx and the session goes on; too many errors close it", async () => {
