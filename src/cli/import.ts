@@ -3,7 +3,7 @@
  * .eml files. Messages go through the normal ingest path in batches (one transaction each),
  * with CPU work for the next batch done while the previous one commits.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, statSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import { IngestError, ingestPrepared, quarantinedFor, type IngestItem, type Prepared } from "../quarantine/ingest.ts";
 import { headerAddress, SENDER_HEADERS } from "../quarantine/header-address.ts";
@@ -27,6 +27,28 @@ interface Source {
   name: string;
   read(): Uint8Array;
   date?: number;
+  /** why this entry is not read (not a regular file); counted as skipped */
+  skip?: string;
+}
+
+/**
+ * A directory entry as a source: only regular files are read. Symbolic links are not followed
+ * (a link in a Maildir writable by the filter could point at any file the importing user, often
+ * root, can read), and FIFOs, sockets and directories would hang or fail the import.
+ */
+function entrySource(path: string, e: Dirent): Source {
+  const read = () => readFileSync(path);
+  if (!e.isFile()) {
+    const kind = e.isSymbolicLink() ? "a symbolic link" : e.isDirectory() ? "a directory" : e.isFIFO() ? "a FIFO" : "not a regular file";
+    return { name: path, read, skip: `${kind}, not read` };
+  }
+  let date: number | undefined;
+  try {
+    date = lstatSync(path).mtimeMs;
+  } catch {
+    // gone since the listing: read() reports it
+  }
+  return { name: path, read, date };
 }
 
 function listSources(path: string): Source[] {
@@ -44,24 +66,29 @@ function listSources(path: string): Source[] {
       return false;
     }
   });
-  const files: string[] = [];
+  const sources: Source[] = [];
+  const entries = (dir: string) => readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
   if (isMaildir) {
     for (const d of ["cur", "new"]) {
+      let list: Dirent[];
       try {
-        for (const f of readdirSync(join(path, d)).sort()) if (!f.startsWith(".")) files.push(join(path, d, f));
-      } catch { /* a Maildir may lack new/ */ }
+        list = entries(join(path, d));
+      } catch {
+        continue; // a Maildir may lack new/
+      }
+      for (const e of list) if (!e.name.startsWith(".")) sources.push(entrySource(join(path, d, e.name), e));
     }
   } else {
     const walk = (dir: string) => {
-      for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      for (const e of entries(dir)) {
         const p = join(dir, e.name);
-        if (e.isDirectory()) walk(p);
-        else if (e.isFile() && /\.(eml|msg)$/i.test(e.name)) files.push(p);
+        if (e.isDirectory()) walk(p); // real directories only: a link to one is not followed
+        else if (/\.(eml|msg)$/i.test(e.name)) sources.push(entrySource(p, e));
       }
     };
     walk(path);
   }
-  return files.map((f) => ({ name: f, read: () => readFileSync(f), date: statSync(f).mtimeMs }));
+  return sources;
 }
 
 /** Splits an mbox at "From " lines (mboxrd: un-escapes ">From "). */
@@ -126,12 +153,29 @@ export async function run(argv: string[]): Promise<number> {
   const readBatch = (batch: Source[]) => {
     const items: IngestItem[] = [];
     const names: string[] = [];
+    const skip = (name: string, why: string) => {
+      skipped++;
+      process.stderr.write(`\nskipped ${name}: ${why}\n`);
+    };
     for (const src of batch) {
-      const raw = src.read();
+      if (src.skip) {
+        skip(src.name, src.skip);
+        continue;
+      }
+      let raw: Uint8Array;
+      try {
+        raw = src.read();
+      } catch (e) {
+        skip(src.name, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        continue;
+      }
+      if (raw.length === 0) {
+        skip(src.name, "empty");
+        continue;
+      }
       const rcpt = values.rcpt ?? headerAddress(raw, rcptHeaders);
       if (!rcpt) {
-        skipped++;
-        process.stderr.write(`\nskipped ${src.name}: no recipient (use --rcpt or --rcpt-header)\n`);
+        skip(src.name, "no recipient (use --rcpt or --rcpt-header)");
         continue;
       }
       items.push({ raw, recipients: [rcpt], sender: headerAddress(raw, senderHeaders) ?? "", receivedAt: src.date ? Math.floor(src.date) : undefined });
