@@ -7,7 +7,8 @@
 # Every JSON line goes to $OUT; at the end a table of medians and ratios (docs/benchmarks.md) is printed
 # and written to $OUT.summary.md, followed by ../shared/bench/summarize.mjs's per-run tables.
 # Env: COUNT (10000) RUNS (3) IDLE_CONNS (2000) LOGIN_SECONDS (10) OUT (/tmp/quarantined-bench-imap.jsonl)
-#      BENCH (../shared/bench) DOVECOT=0 to skip Dovecot, ONLY="sync bodies search login idle" for a subset.
+#      BENCH (../shared/bench) DOVECOT=0 to skip Dovecot, ONLY="sync bodies search login idle" for a subset,
+#      QUERIES (a JSON array of SEARCH keys) to replace the search workload's queries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${COUNT:-10000}
@@ -62,7 +63,7 @@ Q="$COMMON --port 22993 --user admin --server-pid $PID"   # one Bun process: rea
 D="$COMMON --port 21993 --user global --server-tree ${M:-0}" # forking: read server_kb_per_conn_pss
 # SINCE compares INTERNALDATE: .eml import takes the file mtime, Dovecot's Maildir the corpus date, so the hit
 # counts differ by design; SENTSINCE (Date header) is the comparable date query.
-QUERIES='["FROM \"lucky-winner.test\"","SUBJECT \"oportunidad\"","SUBJECT \"lottery\"","SINCE 20-Nov-2026","SENTSINCE 20-Nov-2026","LARGER 102400","TEXT \"zanzibar\"","BODY \"kumquat\"","HEADER Message-ID \"<05462015870690ff.5000.2afc38@lucky-winner.test>\""]'
+QUERIES=${QUERIES:-'["FROM \"lucky-winner.test\"","SUBJECT \"oportunidad\"","SUBJECT \"lottery\"","SINCE 20-Nov-2026","SENTSINCE 20-Nov-2026","LARGER 102400","TEXT \"zanzibar\"","BODY \"kumquat\"","HEADER Message-ID \"<05462015870690ff.5000.2afc38@lucky-winner.test>\""]'}
 
 COMMIT=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 : >"$OUT"

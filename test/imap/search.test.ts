@@ -13,7 +13,7 @@ function msg(date: string, subject: string, body: string, extra = ""): string {
 }
 
 before(async () => {
-  t = await startTestServer({}, ["alice@example.com"]);
+  t = await startTestServer({}, ["alice@example.com", "erin@example.com", "bob@example.com", "example.com"]);
   // Both are on 20 Nov as written; in UTC the first is 19 Nov and the second 21 Nov.
   [uid.east] = await t.ingest(["alice@example.com"], msg("Fri, 20 Nov 2026 02:06:40 +0800", "East", "Grüße aus Köln, you won a kumquat"));
   [uid.west] = await t.ingest(["alice@example.com"], msg("Fri, 20 Nov 2026 19:02:54 -0700", "West", "zanzibar fjord offer", "X-Campaign: spring-sale\r\n"));
@@ -63,4 +63,61 @@ test("ESEARCH and SEARCHRES", async () => {
   assert.match(r, new RegExp(`\\* ESEARCH \\(TAG "e"\\) UID MIN ${uid.east} MAX ${uid.before} COUNT 3`));
   await c.cmd("v", "UID SEARCH RETURN (SAVE) SUBJECT west");
   assert.match(await c.cmd("f", "UID FETCH $ (UID)"), new RegExp(`UID ${uid.west}\\)`));
+});
+
+async function session(user: string): Promise<RawClient> {
+  const x = await RawClient.connect(t.imaps, true);
+  assert.match(await x.cmd("l", `LOGIN ${user} ${PASSWORD}`), /^l OK/m);
+  assert.match(await x.cmd("s", "SELECT Caught"), /^s OK/m);
+  return x;
+}
+
+async function searchOn(x: RawClient, criteria: string): Promise<number[]> {
+  const r = await x.cmd("q", `UID SEARCH ${criteria}`);
+  assert.match(r, /^q OK/m, r);
+  return (r.match(/^\* SEARCH(.*)\r\n/m)?.[1] ?? "").trim().split(" ").filter(Boolean).map(Number);
+}
+
+test("TEXT matches any header field as HEADER does (Received, X-Spam-Status, Message-ID), and body words", async () => {
+  const received =
+    "Received: from relay.example (relay.example [192.0.2.7])\r\n\tby mx.bad.test (Postfix) with ESMTP id 4AB12C3D4E\r\n\tfor <erin@example.com>; Fri, 20 Nov 2026 13:27:29 +0000\r\n" +
+    "X-Spam-Status: Yes, score=12.3 required=5.0\r\n tests=RCVD_IN_SBL,URIBL_BLACK autolearn=no\r\n";
+  const [relay] = await t.ingest(["erin@example.com"], msg("Fri, 20 Nov 2026 13:27:30 +0000", "Relay", "a plain body about kumquats", received));
+  const [mid] = await t.ingest(["erin@example.com"], msg("Fri, 20 Nov 2026 13:27:31 +0000", "Mid Qx7 unique", "nothing to see"));
+  const [plain] = await t.ingest(["erin@example.com"], msg("Fri, 20 Nov 2026 13:27:32 +0000", "Plain", "zanzibar only in the body"));
+  const erin = await session("erin@example.com");
+  try {
+    assert.deepEqual(await searchOn(erin, "TEXT 4AB12C3D4E"), [relay], "Received: queue id");
+    assert.deepEqual(await searchOn(erin, "TEXT postfix"), [relay], "Received: case-insensitive");
+    assert.deepEqual(await searchOn(erin, "TEXT mx.bad.test"), [relay]);
+    assert.deepEqual(await searchOn(erin, "TEXT RCVD_IN_SBL"), [relay], "X-Spam-Status continuation line");
+    assert.deepEqual(await searchOn(erin, 'TEXT "required=5.0 tests=rcvd_in"'), [relay], "across a fold, unfolded as HEADER does");
+    assert.deepEqual(await searchOn(erin, "HEADER X-Spam-Status rcvd_in_sbl"), [relay]);
+    assert.deepEqual(await searchOn(erin, "TEXT midqx7unique@lottery"), [mid], "Message-ID");
+    assert.deepEqual(await searchOn(erin, "TEXT zanzibar"), [plain], "body words still come from the word index");
+    assert.deepEqual(await searchOn(erin, "TEXT kumq"), [relay]);
+    assert.deepEqual(await searchOn(erin, "NOT TEXT rcvd_in_sbl"), [mid, plain]);
+    assert.deepEqual(await searchOn(erin, "NOT TEXT zanzibar"), [relay, mid]);
+    assert.deepEqual(await searchOn(erin, "OR TEXT 4ab12c3d4e TEXT zanzibar"), [relay, plain]);
+    assert.deepEqual(await searchOn(erin, "BODY postfix"), [], "BODY stays the body");
+    assert.deepEqual(await searchOn(erin, "TEXT nowhere-at-all"), []);
+  } finally {
+    erin.close();
+  }
+});
+
+test("TEXT over headers respects the login's scope", async () => {
+  const spam = msg("Fri, 20 Nov 2026 13:27:33 +0000", "For Bob", "bob's body", "X-Spam-Status: Yes, score=9.9\r\n tests=BOBONLY_RULE\r\n").replace("alice@example.com", "bob@example.com");
+  const [bob] = await t.ingest(["bob@example.com"], spam);
+  const [shared] = await t.ingest(["erin@example.com"], msg("Fri, 20 Nov 2026 13:27:34 +0000", "Erin too", "hello", "X-Spam-Status: Yes, tests=BOBONLY_RULE\r\n"));
+  const [b, e, a, dom] = await Promise.all(["bob@example.com", "erin@example.com", "alice@example.com", "example.com"].map(session));
+  try {
+    assert.deepEqual(await searchOn(b, "TEXT bobonly_rule"), [bob]);
+    assert.deepEqual(await searchOn(e, "TEXT bobonly_rule"), [shared]);
+    assert.deepEqual(await searchOn(a, "TEXT bobonly_rule"), []);
+    assert.deepEqual(await searchOn(a, "NOT TEXT bobonly_rule"), await searchOn(a, "ALL"));
+    assert.deepEqual(await searchOn(dom, "TEXT bobonly_rule"), [bob, shared], "the domain admin sees both");
+  } finally {
+    for (const x of [b, e, a, dom]) x.close();
+  }
 });

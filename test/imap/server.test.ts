@@ -279,3 +279,77 @@ describe("CONDSTORE / QRESYNC", () => {
     c.close();
   });
 });
+
+describe("STORE responses (RFC 3501 §6.4.6, RFC 7162 §3.1.3)", () => {
+  const fetches = (r: string) => r.match(/^\* \d+ FETCH [^\r]*\r\n/gm) ?? [];
+  /** A fresh message for alice and a session with Caught selected; seq is its sequence number. */
+  async function fresh(subject: string): Promise<{ c: RawClient; uid: number; seq: number }> {
+    const [uid] = await t.ingest(["alice@example.com"], message(subject));
+    const c = await login("alice@example.com");
+    await c.cmd("s", "SELECT Caught");
+    const seq = Number((await c.cmd("f", `UID FETCH ${uid} (UID)`)).match(/^\* (\d+) FETCH/m)![1]);
+    return { c, uid, seq };
+  }
+
+  test("STORE answers one FETCH per message with its new flags, and the next NOOP adds none", async () => {
+    const { c, seq } = await fresh("Store once");
+    const r = await c.cmd("a", `STORE ${seq} +FLAGS (\\Flagged)`);
+    assert.deepEqual(fetches(r), [`* ${seq} FETCH (FLAGS (\\Flagged))\r\n`]);
+    assert.match(r, /^a OK/m);
+    assert.deepEqual(fetches(await c.cmd("n", "NOOP")), []);
+    c.close();
+  });
+
+  test("UID STORE answers one FETCH with the UID", async () => {
+    const { c, uid, seq } = await fresh("UID store once");
+    const r = await c.cmd("a", `UID STORE ${uid} +FLAGS (\\Seen \\Answered)`);
+    assert.deepEqual(fetches(r), [`* ${seq} FETCH (UID ${uid} FLAGS (\\Seen \\Answered))\r\n`]);
+    const r2 = await c.cmd("b", `UID STORE ${uid} -FLAGS (\\Answered)`);
+    assert.deepEqual(fetches(r2), [`* ${seq} FETCH (UID ${uid} FLAGS (\\Seen))\r\n`]);
+    assert.deepEqual(fetches(await c.cmd("n", "NOOP")), []);
+    c.close();
+  });
+
+  test("+FLAGS.SILENT sends no FETCH; under CONDSTORE only the new MODSEQ of changed messages", async () => {
+    const { c, uid, seq } = await fresh("Silent store");
+    assert.deepEqual(fetches(await c.cmd("a", `STORE ${seq} +FLAGS.SILENT (\\Answered)`)), []);
+    assert.deepEqual(fetches(await c.cmd("b", `UID STORE ${uid} FLAGS.SILENT (\\Seen)`)), []);
+    assert.deepEqual(fetches(await c.cmd("n", "NOOP")), []);
+    assert.match(await c.cmd("g", `UID FETCH ${uid} (FLAGS)`), /FLAGS \(\\Seen\)/, "the silent stores did happen");
+    await c.cmd("e", "ENABLE CONDSTORE");
+    const r = await c.cmd("c", `UID STORE ${uid} +FLAGS.SILENT (\\Flagged)`);
+    assert.equal(fetches(r).length, 1, r);
+    assert.match(fetches(r).join(""), new RegExp(`^\\* ${seq} FETCH \\(UID ${uid} MODSEQ \\(\\d+\\)\\)\r\n$`));
+    assert.deepEqual(fetches(await c.cmd("d", `UID STORE ${uid} +FLAGS.SILENT (\\Flagged)`)), [], "nothing changed, nothing to report");
+    const loud = await c.cmd("h", `STORE ${seq} -FLAGS (\\Flagged)`);
+    assert.equal(fetches(loud).length, 1);
+    assert.match(fetches(loud).join(""), new RegExp(`^\\* ${seq} FETCH \\(FLAGS \\(\\\\Seen\\) MODSEQ \\(\\d+\\)\\)`));
+    assert.deepEqual(fetches(await c.cmd("n", "NOOP")), []);
+    c.close();
+  });
+
+  test("another session of the same account sees the change once, at its next NOOP", async () => {
+    const { c, uid, seq } = await fresh("Seen elsewhere");
+    const other = await login("alice@example.com");
+    await other.cmd("s", "SELECT Caught");
+    assert.deepEqual(fetches(await c.cmd("a", `UID STORE ${uid} +FLAGS.SILENT (\\Flagged)`)), []);
+    assert.deepEqual(fetches(await other.cmd("n", "NOOP")), [`* ${seq} FETCH (UID ${uid} FLAGS (\\Flagged))\r\n`]);
+    assert.deepEqual(fetches(await other.cmd("m", "NOOP")), []);
+    // and the other way round, with a STORE that answers with FLAGS
+    assert.equal(fetches(await other.cmd("b", `STORE ${seq} +FLAGS (\\Seen)`)).length, 1);
+    assert.deepEqual(fetches(await c.cmd("o", "NOOP")), [`* ${seq} FETCH (UID ${uid} FLAGS (\\Seen \\Flagged))\r\n`]);
+    assert.deepEqual(fetches(await other.cmd("p", "NOOP")), []);
+    c.close();
+    other.close();
+  });
+
+  test("a FETCH that sets \\Seen reports the flags once", async () => {
+    const { c, uid, seq } = await fresh("Fetch sets seen");
+    const r = await c.cmd("a", `UID FETCH ${uid} (BODY[TEXT])`);
+    // the body literal ends the first line, so count where FETCH responses start
+    assert.equal(r.match(/^\* \d+ FETCH /gm)?.length, 1, r);
+    assert.match(r, new RegExp(`^\\* ${seq} FETCH \\(UID ${uid} BODY\\[TEXT\\] \\{\\d+\\}\\r\\n[^]*FLAGS \\(\\\\Seen\\)\\)`, "m"));
+    assert.deepEqual(fetches(await c.cmd("n", "NOOP")), []);
+    c.close();
+  });
+});

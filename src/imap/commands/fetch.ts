@@ -68,6 +68,8 @@ export const fetch: CommandSpec = {
       if (unseen.length) {
         const r = await storeFlags(s.deps.store, scope, unseen, "add", ["\\Seen"]);
         for (const [uid, f] of r.changed) sel.flags.set(uid, f);
+        sel.noteOwnChanges(r.changed);
+        if (r.changed.size) s.deps.notifier.kick();
         if (!items.some((i) => i.kind === "FLAGS")) items.push({ kind: "FLAGS" });
       }
     }

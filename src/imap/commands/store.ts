@@ -24,6 +24,8 @@ export const store: CommandSpec = {
     if (unchangedSince !== undefined) s.enabled.add("CONDSTORE");
     const r = await storeFlags(s.deps.store, s.scope!, uids, args.mode, args.flags, unchangedSince);
     for (const [uid, f] of r.changed) sel.flags.set(uid, f);
+    // answered below (or silenced), so the change log must not announce them to this session again
+    sel.noteOwnChanges(r.changed);
     if (r.changed.size) s.deps.notifier.kick();
     const condstore = s.enabled.has("CONDSTORE");
     // Report the resulting flags (unless .SILENT); under CONDSTORE always with MODSEQ (RFC 7162 §3.2).

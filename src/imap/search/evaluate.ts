@@ -1,9 +1,11 @@
 /**
  * Evaluates a parsed SEARCH key over the selected view in memory, using the cached facts,
- * this account's flags and, for TEXT/BODY, the trigram index built at ingest. Slow paths
- * (generic HEADER keys, 1–2 character TEXT terms) read stored bytes only for those keys.
+ * this account's flags, the word index built at ingest (BODY, and TEXT's body part) and the
+ * cached header blocks (generic HEADER keys, TEXT's header part). Terms without a letter or
+ * digit read the stored messages, only for those keys.
  */
 import { headerFields } from "../../mime/index.ts";
+import { searchText } from "../fetch/listing-cache.ts";
 import { flagBit } from "../../quarantine/mailbox.ts";
 import { STAR, type SearchKey } from "../protocol/index.ts";
 import type { ImapSession } from "../session/session.ts";
@@ -16,15 +18,18 @@ interface Prepared {
   headers: Map<string, Map<number, string>>;
   /** uid → lower-cased raw message, for short TEXT/BODY terms */
   raw?: Map<number, string>;
+  /** blob → its whole header block, unfolded and lower-cased (cached), for TEXT */
+  headerText: (blobId: number) => string;
 }
 
 /** Header keys answered from the cached facts; any other field reads the stored headers. */
 const FACT_HEADERS = new Set(["from", "to", "cc", "bcc", "subject", "message-id"]);
 
-function collect(key: SearchKey, out: { text: Set<string>; headers: Set<string>; short: boolean }): void {
+function collect(key: SearchKey, out: { text: Set<string>; headers: Set<string>; short: boolean; headerText: boolean }): void {
   switch (key.k) {
     case "body":
     case "text":
+      if (key.k === "text") out.headerText = true;
       out.text.add(key.value.toLowerCase());
       if (!/[\p{L}\p{N}]/u.test(key.value)) out.short = true;
       break;
@@ -63,12 +68,17 @@ export async function runSearch(s: ImapSession, key: SearchKey): Promise<number[
   const scope = s.scope!;
   const uids = sel.uids;
   if (uids.length === 0) return [];
-  const wants = { text: new Set<string>(), headers: new Set<string>(), short: false };
+  const wants = { text: new Set<string>(), headers: new Set<string>(), short: false, headerText: false };
   collect(key, wants);
-  const p: Prepared = { facts: await s.deps.searchFacts.get(scope, uids), text: new Map(), headers: new Map() };
+  const p: Prepared = { facts: await s.deps.searchFacts.get(scope, uids), text: new Map(), headers: new Map(), headerText: () => "" };
   for (const t of wants.text) p.text.set(t, await s.deps.searchFacts.textMatches(t));
-  if (wants.headers.size) {
+  if (wants.headers.size || wants.headerText) {
+    // blob ids of scope-checked rows only: a search never reads another tenant's headers
     const listings = await s.deps.listings.get([...new Set([...p.facts.values()].map((f) => f.blobId))]);
+    p.headerText = (blobId) => {
+      const l = listings.get(blobId);
+      return l ? s.deps.listings.headerText(blobId, l) : "";
+    };
     for (const field of wants.headers) {
       const m = new Map<number, string>();
       for (const [uid, f] of p.facts) {
@@ -76,7 +86,7 @@ export async function runSearch(s: ImapSession, key: SearchKey): Promise<number[
         if (!header) continue;
         const block = headerFields(header, [field], false);
         // "" when the message has no such field (headerFields still returns the blank line)
-        m.set(uid, Buffer.from(block).toString("utf8").replace(/\r\n[ \t]+/g, " ").replace(/\r\n$/, "").trim().toLowerCase());
+        m.set(uid, searchText(block).replace(/\r\n$/, "").trim());
       }
       p.headers.set(field, m);
     }
@@ -135,7 +145,10 @@ function matches(s: ImapSession, key: SearchKey, uid: number, seq: number, f: Se
       const hits = p.text.get(v);
       const inBody = hits ? hits.has(f.blobId) : (p.raw?.get(uid) ?? "").includes(v);
       if (key.k === "body") return inBody;
-      return inBody || f.subject.includes(v) || f.from.includes(v) || f.to.includes(v) || f.cc.includes(v) || f.messageId.includes(v);
+      // TEXT is "header or body" (RFC 3501 §6.4.4): the decoded address and subject fields, then
+      // any header field as HEADER <field> sees it (Received, X-Spam-Status, Message-ID, ...)
+      if (inBody || f.subject.includes(v) || f.from.includes(v) || f.to.includes(v) || f.cc.includes(v) || f.bcc.includes(v) || f.messageId.includes(v)) return true;
+      return p.headerText(f.blobId).includes(v);
     }
     case "date": {
       // INTERNALDATE by its UTC day; the Date header by the day it names, in its own zone (RFC 3501 §6.4.4)

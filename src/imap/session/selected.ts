@@ -18,6 +18,11 @@ export class SelectedMailbox {
   readonly pendingFlags = new Set<number>();
   /** UIDs saved by SEARCH RETURN (SAVE), for "$" */
   saved = new Set<number>();
+  /**
+   * Flag changes this session made itself (change-log MODSEQ → UID), already answered by the
+   * command that made them (STORE, FETCH setting \Seen): absorbed without a second FETCH.
+   */
+  private readonly own = new Map<number, number>();
 
   constructor(
     readonly folder: FolderDef,
@@ -58,6 +63,16 @@ export class SelectedMailbox {
     return this.flags.get(uid)?.bits ?? 0;
   }
 
+  /** Records flag changes made by this session, so the change log doesn't announce them again. */
+  noteOwnChanges(changed: Map<number, { modseq: number }>): void {
+    for (const [uid, f] of changed) this.own.set(f.modseq, uid);
+  }
+
+  /** Whether a change in the log is one of this session's own flag changes, not yet absorbed. */
+  isOwnChange(c: Change): boolean {
+    return c.kind === "flags" && this.own.get(c.modseq) === c.uid;
+  }
+
   /** Applies a batch of changes from the log. New UIDs are appended (they are always higher). */
   absorb(changes: Change[], direction: Direction | undefined, newFlags: Map<number, FlagState>): { added: number } {
     const addSet = new Set<number>();
@@ -70,7 +85,8 @@ export class SelectedMailbox {
         if (this.has(c.uid)) this.pendingExpunge.add(c.uid);
         addSet.delete(c.uid);
       } else if (c.kind === "flags") {
-        if (this.has(c.uid)) this.pendingFlags.add(c.uid);
+        if (this.isOwnChange(c)) this.own.delete(c.modseq);
+        else if (this.has(c.uid)) this.pendingFlags.add(c.uid);
       }
     }
     for (const [uid, f] of newFlags) this.flags.set(uid, f);

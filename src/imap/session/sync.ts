@@ -1,8 +1,9 @@
 /**
  * Brings a session's selected folder up to date with the change log and writes the untagged
  * responses: EXPUNGE (or VANISHED under QRESYNC) when allowed, EXISTS for new messages, and
- * FETCH FLAGS for flag changes made by the same account elsewhere. Never "* 0 EXISTS" in an
- * expunge burst: EXISTS is only sent when messages were added.
+ * FETCH FLAGS for flag changes made by the same account elsewhere (other sessions or
+ * processes: the session's own STORE and FETCH \Seen changes were answered by those commands).
+ * Never "* 0 EXISTS" in an expunge burst: EXISTS is only sent when messages were added.
  */
 import { flagNames } from "../../quarantine/mailbox.ts";
 import { seqSetToString, type SeqRange } from "../protocol/index.ts";
@@ -39,7 +40,8 @@ export async function syncMailbox(s: ImapSession, opts: { expunge: boolean }): P
   if (!direction) return;
   const changes = await s.deps.mailbox.changesSince(s.scope, direction, s.scope.accountId, sel.modseq);
   if (changes.length) {
-    const flagUids = new Set(changes.filter((c) => c.kind === "flags" && sel.has(c.uid)).map((c) => c.uid));
+    // this session's own flag changes were answered by the command that made them
+    const flagUids = new Set(changes.filter((c) => c.kind === "flags" && sel.has(c.uid) && !sel.isOwnChange(c)).map((c) => c.uid));
     let newFlags = new Map();
     if (flagUids.size) {
       let lo = Infinity;
