@@ -69,7 +69,10 @@ export function problem(c: Context, status: number, detail?: string, extra: Part
 export function fieldError(issue: v.BaseIssue<unknown>, where: string): FieldError {
   const path = v.getDotPath(issue) ?? "";
   let message: string;
-  if (issue.type === "strict_object" || (issue.kind === "schema" && issue.expected === "never")) message = "unknown field";
+  // a strict object reports both an unknown key (expected "never") and a missing one (received "undefined")
+  if (issue.kind === "schema" && issue.expected === "never") message = "unknown field";
+  else if (issue.type === "strict_object" && issue.received === "undefined") message = "required";
+  else if (issue.type === "strict_object") message = "unknown field";
   else if (issue.kind === "schema") message = issue.received === "undefined" ? `required (${issue.expected ?? issue.type})` : `expected ${issue.expected ?? issue.type}`;
   else if (issue.type === "check" || issue.type === "custom" || issue.type === "regex") message = cleanMessage(issue.message) || `invalid ${issue.type}`;
   else message = `invalid ${issue.type}${issue.expected ? `: expected ${issue.expected}` : ""}`;

@@ -77,6 +77,11 @@ test("domains: create, read, update, list, delete; 400 with the field path, 409,
   const unknownField = await call("/api/v1/domains", { json: { name: "example.net", colour: "blue" } });
   assertProblem(unknownField, 400);
   assert.equal(unknownField.body.errors[0].path, "colour");
+  assert.equal(unknownField.body.errors[0].message, "unknown field");
+  const missing = await call("/api/v1/domains", { json: {} });
+  assertProblem(missing, 400);
+  assert.deepEqual([missing.body.errors[0].path, missing.body.errors[0].message], ["name", "required"]);
+  assert.match(missing.body.detail, /body field "name": required/);
   const notJson = await call("/api/v1/domains", { body: "{nope", headers: { "content-type": "application/json" } });
   assertProblem(notJson, 400);
   assertProblem(await call("/api/v1/domains", { body: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415);
