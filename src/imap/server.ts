@@ -76,8 +76,11 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
   const perIp = new Map<string, number>();
   const servers: { name: string; server: net.Server; port: number }[] = [];
 
-  /** Admission control; returns false (after a BYE) when a limit is reached. */
-  const admit = (sock: net.Socket, name: string): boolean => {
+  /**
+   * Admission control. Returns the function that frees the connection's slot (it does so
+   * once, however often it is called), or undefined after a BYE when a limit is reached.
+   */
+  const admit = (sock: net.Socket, name: string): (() => void) | undefined => {
     const ip = (sock.remoteAddress ?? "?").replace(/^::ffff:/, "");
     const n = perIp.get(ip) ?? 0;
     let refuse: string | undefined;
@@ -87,18 +90,22 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
       imapMetrics.errors.inc({ kind: "connection_limit" });
       sock.end(`* BYE [UNAVAILABLE] ${refuse}\r\n`);
       setTimeout(() => sock.destroy(), 1000).unref?.();
-      return false;
+      return undefined;
     }
     perIp.set(ip, n + 1);
-    sock.once("close", () => {
+    let freed = false;
+    const release = () => {
+      if (freed) return;
+      freed = true;
       const left = (perIp.get(ip) ?? 1) - 1;
       if (left <= 0) perIp.delete(ip);
       else perIp.set(ip, left);
-    });
-    return true;
+    };
+    sock.once("close", release);
+    return release;
   };
 
-  const start = (sock: net.Socket, name: string, secure: boolean) => {
+  const start = (sock: net.Socket, name: string, secure: boolean, release: () => void) => {
     sock.setNoDelay(true);
     const session = new ImapSession(sock, sessionDeps, name, secure);
     sessions.add(session);
@@ -107,6 +114,8 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
     session.onClose(() => {
       sessions.delete(session);
       imapMetrics.connectionsOpen.dec({ listener: name });
+      // After STARTTLS the session runs on another socket object: whichever ends first frees the slot.
+      release();
     });
     void session.greet();
   };
@@ -116,9 +125,10 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
   try {
     if (implicitTls.enabled) {
       const server = createTlsServer(deps.tls, (sock: TLSSocket) => {
-        if (!admit(sock, "imaps")) return;
+        const release = admit(sock, "imaps");
+        if (!release) return;
         imapMetrics.tlsSessions.inc({ listener: "imaps", version: sock.getProtocol() ?? "unknown" });
-        start(sock, "imaps", true);
+        start(sock, "imaps", true, release);
       });
       // A failed handshake (TLS 1.1, garbage) is the client's problem, not ours.
       server.on("tlsClientError", () => imapMetrics.errors.inc({ kind: "tls_handshake" }));
@@ -127,8 +137,9 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
     }
     if (starttls.enabled) {
       const server = net.createServer((sock) => {
-        if (!admit(sock, "imap")) return;
-        start(sock, "imap", false);
+        const release = admit(sock, "imap");
+        if (!release) return;
+        start(sock, "imap", false, release);
       });
       const port = await listen(server, host(starttls.host), starttls.port);
       servers.push({ name: "imap", server, port });

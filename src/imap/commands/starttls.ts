@@ -6,6 +6,7 @@ import { expectArgs, type CommandSpec } from "./result.ts";
 /**
  * STARTTLS: answer OK, drop anything the client pipelined after the command (RFC 3501 §6.2.1,
  * CVE-2011-0411 class), then hand the socket to TLS and go on reading from the TLS socket.
+ * A client that resets the connection at any point only ends its own session.
  */
 export const starttls: CommandSpec = {
   names: ["STARTTLS"],
@@ -21,6 +22,8 @@ export const starttls: CommandSpec = {
     s.detach();
     s.out.line(`${cmd.tag} OK Begin TLS negotiation now`);
     await s.out.flush();
+    // The client went away (a reset) before or while the OK was written.
+    if (s.isClosed) return;
     const plain = s.sock;
     const tlsSock = upgradeToTls(plain, s.deps.tls);
     s.secure = true;

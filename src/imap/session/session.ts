@@ -76,18 +76,27 @@ export class ImapSession {
     this.sock = sock;
     this.out.setSocket(sock);
     sock.on("data", this.onData);
-    sock.on("error", () => this.close());
-    sock.on("close", () => this.close());
-    sock.on("timeout", () => this.onTimeout());
+    sock.on("error", this.onGone);
+    sock.on("close", this.onGone);
+    sock.on("timeout", this.onTimeout);
     this.resetTimeout();
   }
 
+  /**
+   * STARTTLS: stop reading plaintext, before the OK is written (STACK-NOTES §4: Deno needs the
+   * pause). Only our own data and timeout listeners go: the error and close listeners stay on
+   * the plain socket for its whole life, so a reset during or after the switch ends this
+   * session (never the process), and the server's listener that frees the connection's slot
+   * keeps working.
+   */
   detach(): void {
     this.sock.off("data", this.onData);
-    this.sock.removeAllListeners("timeout");
-    this.sock.removeAllListeners("close");
-    this.sock.removeAllListeners("error");
+    this.sock.off("timeout", this.onTimeout);
+    this.sock.setTimeout(0);
+    this.sock.pause();
   }
+
+  private onGone = (): void => this.close();
 
   async greet(): Promise<void> {
     this.out.line(`* OK [CAPABILITY ${this.capabilities().join(" ")}] quarantined ready`);
@@ -121,11 +130,11 @@ export class ImapSession {
     this.sock.setTimeout(seconds * 1000);
   }
 
-  private onTimeout(): void {
+  private onTimeout = (): void => {
     if (this.closed) return;
     this.out.line("* BYE Autologout; idle for too long");
     void this.out.flush().finally(() => this.end());
-  }
+  };
 
   private onData = (chunk: Uint8Array): void => {
     imapMetrics.bytesIn.inc({}, chunk.length);
