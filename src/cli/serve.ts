@@ -1,5 +1,6 @@
 import { maskSecrets } from "../config/index.ts";
 import { log, setLogLevel } from "../observability/log.ts";
+import { installCrashGuard } from "../runtime/crash-guard.ts";
 import { onSignal } from "../runtime/runtime.ts";
 import { startServer } from "../server.ts";
 import { configuredTls } from "../tls/index.ts";
@@ -35,6 +36,8 @@ export async function run(argv: string[]): Promise<number> {
     return print(JSON.stringify(maskSecrets(config), null, 2)), 0;
   }
   setLogLevel(config.log.level);
+  // One socket's unhandled error must not end the process and every other session with it.
+  installCrashGuard();
   const server = await startServer(config);
   await new Promise<void>((resolveStop) => {
     const stop = (sig: string) => {

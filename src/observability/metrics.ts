@@ -125,3 +125,8 @@ export const lmtpMetrics = {
   deliveries: counter("quarantined_lmtp_deliveries_total", "LMTP messages by result (stored, refused, failed)"),
   bytes: counter("quarantined_lmtp_bytes_received_total", "message bytes received over LMTP"),
 };
+
+/** Errors that reached the process-level handlers (src/runtime/crash-guard.ts). */
+export const processMetrics = {
+  uncaught: counter("quarantined_uncaught_errors_total", "exceptions and promise rejections nothing handled, by kind (the process kept serving)"),
+};
