@@ -179,7 +179,10 @@ export const configSchema = v.strictObject({
       maxConnections: v.optional(positiveInt, 15000),
       maxConnectionsPerIp: v.optional(positiveInt, 500),
       commandsPerSecond: v.optional(positiveInt, 500),
+      /** IMAP: a connection that sends nothing this long before login is closed */
       preAuthTimeoutSeconds: v.optional(positiveInt, 60),
+      /** IMAP: time from TCP accept (implicit TLS) or from the STARTTLS OK to a completed TLS handshake */
+      tlsHandshakeTimeoutSeconds: v.optional(positiveInt, 10),
       authTimeoutSeconds: v.optional(positiveInt, 30 * 60),
       idleTimeoutSeconds: v.optional(positiveInt, 29 * 60),
       failedLoginsPerIpPerMinute: v.optional(positiveInt, 30),

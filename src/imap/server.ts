@@ -37,6 +37,8 @@ export interface ImapServer {
   listening(): boolean;
   describe(): Record<string, unknown>;
   sessions(): number;
+  /** connections counted against the limits (from TCP accept, so TLS handshakes included) */
+  connections(): number;
   stop(): Promise<void>;
 }
 
@@ -73,30 +75,43 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
   };
 
   const sessions = new Set<ImapSession>();
+  /** Connections counted against the limits: from TCP accept until closed, TLS handshakes included. */
+  let admitted = 0;
   const perIp = new Map<string, number>();
+  /** implicit-TLS connections still in their handshake, by client address and port */
+  const handshaking = new Map<string, { raw: net.Socket; release: () => void; timer: ReturnType<typeof setTimeout> }>();
+  const connKey = (s: net.Socket) => `${s.remoteAddress}|${s.remotePort}`;
   const servers: { name: string; server: net.Server; port: number }[] = [];
 
   /**
-   * Admission control. Returns the function that frees the connection's slot (it does so
-   * once, however often it is called), or undefined after a BYE when a limit is reached.
+   * Admission control at TCP accept. Returns the function that frees the connection's slot (it
+   * does so once, however often it is called), or undefined when a limit is reached: the plain
+   * port then says BYE; the implicit-TLS port can say nothing before a handshake, so it closes
+   * the connection at once rather than spend a handshake (and a file descriptor) on it.
    */
   const admit = (sock: net.Socket, name: string): (() => void) | undefined => {
     const ip = (sock.remoteAddress ?? "?").replace(/^::ffff:/, "");
     const n = perIp.get(ip) ?? 0;
     let refuse: string | undefined;
-    if (sessions.size >= config.limits.maxConnections) refuse = "Too many connections to this server; try again later";
+    if (admitted >= config.limits.maxConnections) refuse = "Too many connections to this server; try again later";
     else if (n >= config.limits.maxConnectionsPerIp) refuse = "Too many connections from your address";
     if (refuse) {
       imapMetrics.errors.inc({ kind: "connection_limit" });
-      sock.end(`* BYE [UNAVAILABLE] ${refuse}\r\n`);
-      setTimeout(() => sock.destroy(), 1000).unref?.();
+      if (name === "imaps") {
+        sock.destroy();
+      } else {
+        sock.end(`* BYE [UNAVAILABLE] ${refuse}\r\n`);
+        setTimeout(() => sock.destroy(), 1000).unref?.();
+      }
       return undefined;
     }
+    admitted++;
     perIp.set(ip, n + 1);
     let freed = false;
     const release = () => {
       if (freed) return;
       freed = true;
+      admitted--;
       const left = (perIp.get(ip) ?? 1) - 1;
       if (left <= 0) perIp.delete(ip);
       else perIp.set(ip, left);
@@ -125,13 +140,40 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
   try {
     if (implicitTls.enabled) {
       const server = createTlsServer(deps.tls, (sock: TLSSocket) => {
-        const release = admit(sock, "imaps");
-        if (!release) return;
+        const key = connKey(sock);
+        const pending = handshaking.get(key);
+        if (pending) clearTimeout(pending.timer);
+        handshaking.delete(key);
+        if (sock.destroyed) return;
         imapMetrics.tlsSessions.inc({ listener: "imaps", version: sock.getProtocol() ?? "unknown" });
-        start(sock, "imaps", true, release);
+        start(sock, "imaps", true, pending?.release ?? (() => {}));
       });
-      // A failed handshake (TLS 1.1, garbage) is the client's problem, not ours.
-      server.on("tlsClientError", () => imapMetrics.errors.inc({ kind: "tls_handshake" }));
+      // Counted from TCP accept: silent or slow handshakes hold a slot (and a file descriptor)
+      // too, and get a fixed time to finish. Bun hands over the TLS socket itself here, Deno
+      // the TCP socket under it; either one's 'close' frees the slot.
+      server.on("connection", (raw: net.Socket) => {
+        // A reset during the handshake may surface here too: never an unhandled 'error'.
+        raw.on("error", () => {});
+        const release = admit(raw, "imaps");
+        if (!release) return;
+        const key = connKey(raw);
+        const timer = setTimeout(() => {
+          imapMetrics.errors.inc({ kind: "tls_handshake_timeout" });
+          raw.destroy();
+        }, config.limits.tlsHandshakeTimeoutSeconds * 1000);
+        timer.unref?.();
+        handshaking.set(key, { raw, release, timer });
+        raw.once("close", () => {
+          clearTimeout(timer);
+          if (handshaking.get(key)?.raw === raw) handshaking.delete(key);
+        });
+      });
+      // A failed handshake (TLS 1.1, garbage) is the client's problem, not ours; the socket is
+      // ours to close (with a listener here, the runtime leaves it open).
+      server.on("tlsClientError", (_e: Error, sock: TLSSocket) => {
+        imapMetrics.errors.inc({ kind: "tls_handshake" });
+        sock.destroy();
+      });
       const port = await listen(server, host(implicitTls.host), implicitTls.port);
       servers.push({ name: "imaps", server, port });
     }
@@ -164,14 +206,16 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
     ports: Object.fromEntries(servers.map((s) => [s.name, s.port])) as ImapServer["ports"],
     notifier,
     listening: () => servers.every((s) => s.server.listening),
-    describe: () => ({ imap: servers.map((s) => ({ name: s.name, port: s.port, listening: s.server.listening })), sessions: sessions.size }),
+    describe: () => ({ imap: servers.map((s) => ({ name: s.name, port: s.port, listening: s.server.listening })), sessions: sessions.size, connections: admitted }),
     sessions: () => sessions.size,
+    connections: () => admitted,
     async stop() {
       notifier.stop();
       codec.close();
       if (!deps.words) await words.stop();
       for (const s of servers) s.server.close();
       for (const session of sessions) session.fatal("Server shutting down");
+      for (const { raw } of handshaking.values()) raw.destroy();
       await new Promise((r) => setTimeout(r, 50));
     },
   };

@@ -11,6 +11,29 @@ import { startTestServer, type TestServer } from "../helpers/server.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A TCP connection that sends nothing; resolves `closed` when the server closes it. */
+async function silent(port: number): Promise<{ sock: net.Socket; closed: Promise<number> }> {
+  const sock = net.connect({ host: "127.0.0.1", port });
+  sock.on("error", () => {});
+  sock.on("data", () => {});
+  const opened = Date.now();
+  const closed = new Promise<number>((r) => sock.once("close", () => r(Date.now() - opened)));
+  await new Promise<void>((r, j) => {
+    sock.once("connect", () => r());
+    sock.once("error", j);
+  });
+  return { sock, closed };
+}
+
+/** Waits until the connections of earlier tests are gone (their slots free). */
+async function settled(): Promise<void> {
+  for (let i = 0; i < 100 && t.server.imap.connections() > 0; i++) await sleep(30);
+  assert.equal(t.server.imap.connections(), 0, "connections left over from an earlier test");
+}
+
+/** Resolves to true when the promise settles within ms, false otherwise. */
+const within = (p: Promise<unknown>, ms: number) => Promise.race([p.then(() => true), sleep(ms).then(() => false)]);
+
 /** A plain TCP connection that has read the greeting. */
 async function plain(port: number): Promise<{ sock: net.Socket; greeting: string }> {
   const sock = net.connect({ host: "127.0.0.1", port });
@@ -33,7 +56,7 @@ async function plain(port: number): Promise<{ sock: net.Socket; greeting: string
 
 let t: TestServer;
 before(async () => {
-  t = await startTestServer({ limits: { maxConnectionsPerIp: 3 } }, ["alice@example.com"]);
+  t = await startTestServer({ limits: { maxConnectionsPerIp: 3, tlsHandshakeTimeoutSeconds: 1 } }, ["alice@example.com"]);
 });
 after(async () => t.stop());
 
@@ -50,6 +73,7 @@ test("STARTTLS followed at once by a TCP reset ends only that session", async ()
 });
 
 test("STARTTLS sessions free their per-address slot when they end", async () => {
+  await settled();
   // more sessions than maxConnectionsPerIp (3), one after the other
   for (let i = 0; i < 8; i++) {
     const c = await RawClient.connect(t.imap, false);
@@ -60,10 +84,75 @@ test("STARTTLS sessions free their per-address slot when they end", async () => 
     c.close();
     await sleep(50);
   }
-  await sleep(200);
+  await settled();
   for (const secure of [false, true]) {
     const c = await RawClient.connect(secure ? t.imaps : t.imap, secure);
     assert.match(await c.cmd("z", "NOOP"), /^z OK/m, `a new ${secure ? "implicit TLS" : "plain"} connection is served`);
     c.close();
   }
+});
+
+test("implicit TLS: connections still in their handshake count against the limits and are closed after the handshake timeout", async () => {
+  await settled();
+  const silents = await Promise.all([silent(t.imaps), silent(t.imaps), silent(t.imaps)]);
+  await sleep(100);
+  // the address's 3 slots are taken: the implicit-TLS port closes a fourth at once, the plain port says BYE
+  const fourth = await silent(t.imaps);
+  assert.equal(await within(fourth.closed, 1000), true, "over the limit on the TLS port: closed");
+  const { sock, greeting } = await plain(t.imap);
+  assert.match(greeting, /^\* BYE \[UNAVAILABLE\]/);
+  sock.destroy();
+  // tlsHandshakeTimeoutSeconds = 1
+  for (const c of silents) {
+    assert.equal(await within(c.closed, 3000), true, "a silent handshake is closed");
+    assert.ok((await c.closed) >= 900, `closed after ${await c.closed} ms`);
+  }
+  await settled();
+  const c = await RawClient.connect(t.imaps, true);
+  assert.match(await c.cmd("a", "NOOP"), /^a OK/m, "the slots are free again");
+  c.close();
+});
+
+test("implicit TLS: the handshake timeout is a deadline, not an inactivity timer", async () => {
+  const { sock, closed } = await silent(t.imaps);
+  // a TLS record header, then one byte at a time: never a complete ClientHello
+  const hello = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]);
+  let i = 0;
+  const drip = setInterval(() => {
+    if (i < hello.length && !sock.destroyed) sock.write(hello.subarray(i, ++i));
+  }, 150);
+  try {
+    assert.equal(await within(closed, 3000), true, "a dribbling handshake is closed");
+  } finally {
+    clearInterval(drip);
+    sock.destroy();
+  }
+});
+
+test("a completed handshake is not cut off by the handshake timeout", async () => {
+  const c = await RawClient.connect(t.imaps, true);
+  const s = await RawClient.connect(t.imap, false);
+  assert.match(await s.cmd("a", "STARTTLS"), /^a OK/m);
+  await s.starttls();
+  await sleep(1600);
+  assert.match(await c.cmd("b", "NOOP"), /^b OK/m);
+  assert.match(await s.cmd("b", "NOOP"), /^b OK/m);
+  c.close();
+  s.close();
+});
+
+test("STARTTLS: a client that never starts the handshake is closed after the timeout, and its slot freed", async () => {
+  await settled();
+  const conns: net.Socket[] = [];
+  for (let i = 0; i < 3; i++) {
+    const { sock } = await plain(t.imap);
+    sock.write("a STARTTLS\r\n");
+    conns.push(sock);
+  }
+  const closed = conns.map((c) => new Promise<void>((r) => (c.destroyed ? r() : c.once("close", () => r()))));
+  assert.equal(await within(Promise.all(closed), 4000), true, "all closed by the server");
+  await settled();
+  const c = await RawClient.connect(t.imap, false);
+  assert.match(await c.cmd("z", "NOOP"), /^z OK/m);
+  c.close();
 });

@@ -50,13 +50,15 @@ test("garbage, unknown commands and bad tags get BAD, never a crash", async () =
   c.close();
 });
 
-test("connections per address are limited with BYE; others keep working", async () => {
+test("connections per address are limited; others keep working", async () => {
   const open: RawClient[] = [];
-  for (let i = 0; i < 4; i++) open.push(await RawClient.connect(t.imaps, true));
-  // the fifth is greeted with BYE and closed
-  const extra = await RawClient.connect(t.imaps, true);
+  for (let i = 0; i < 4; i++) open.push(await RawClient.connect(i % 2 ? t.imap : t.imaps, i % 2 === 0));
+  // the plain port greets a fifth with BYE and closes it
+  const extra = await RawClient.connect(t.imap, false);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(extra.closed, true);
+  // the implicit-TLS port cannot say BYE before a handshake: it closes the connection at once
+  await assert.rejects(RawClient.connect(t.imaps, true));
   open[0].close();
   await new Promise((r) => setTimeout(r, 200));
   const again = await RawClient.connect(t.imaps, true);

@@ -27,7 +27,16 @@ export const starttls: CommandSpec = {
     const plain = s.sock;
     const tlsSock = upgradeToTls(plain, s.deps.tls);
     s.secure = true;
+    // The session's timeouts measure inactivity; the handshake gets a fixed time.
+    const timer = setTimeout(() => {
+      imapMetrics.errors.inc({ kind: "tls_handshake_timeout" });
+      tlsSock.destroy();
+      plain.destroy();
+    }, s.deps.config.limits.tlsHandshakeTimeoutSeconds * 1000);
+    timer.unref?.();
+    tlsSock.once("close", () => clearTimeout(timer));
     tlsSock.once("secure", () => {
+      clearTimeout(timer);
       s.tlsVersion = (tlsSock as TLSSocket).getProtocol() ?? undefined;
       imapMetrics.tlsSessions.inc({ listener: s.listener, version: s.tlsVersion ?? "unknown" });
     });
