@@ -181,6 +181,8 @@ export const configSchema = v.strictObject({
       commandsPerSecond: v.optional(positiveInt, 500),
       /** IMAP: a connection that sends nothing this long before login is closed */
       preAuthTimeoutSeconds: v.optional(positiveInt, 60),
+      /** IMAP: a connection not logged in this long after connecting (after the handshake on the implicit-TLS port) is closed, however active */
+      preAuthDeadlineSeconds: v.optional(positiveInt, 120),
       /** IMAP: time from TCP accept (implicit TLS) or from the STARTTLS OK to a completed TLS handshake */
       tlsHandshakeTimeoutSeconds: v.optional(positiveInt, 10),
       authTimeoutSeconds: v.optional(positiveInt, 30 * 60),

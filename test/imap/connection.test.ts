@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { RawClient } from "../helpers/imap-client.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { PASSWORD, startTestServer, type TestServer } from "../helpers/server.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -156,3 +156,36 @@ test("STARTTLS: a client that never starts the handshake is closed after the tim
   assert.match(await c.cmd("z", "NOOP"), /^z OK/m);
   c.close();
 });
+
+test("before login there is a deadline from connect, however active the client is", async () => {
+  const t2 = await startTestServer({ limits: { preAuthDeadlineSeconds: 2, preAuthTimeoutSeconds: 60 } }, ["alice@example.com"]);
+  try {
+    const busy = await RawClient.connect(t2.imaps, true);
+    const started = Date.now();
+    const dribbler = await RawClient.connect(t2.imap, false);
+    const user = await RawClient.connect(t2.imaps, true);
+    assert.match(await user.cmd("l", `LOGIN alice@example.com ${PASSWORD}`), /^l OK/m);
+    // a NOOP every 300 ms, and a command one byte at a time: both keep the inactivity timer happy
+    const noops = setInterval(() => !busy.closed && busy.write("n NOOP\r\n"), 300);
+    const partial = "d NOOP and then nothing";
+    let i = 0;
+    const drip = setInterval(() => !dribbler.closed && i < partial.length && dribbler.write(partial[i++]), 200);
+    try {
+      assert.match(await busy.waitFor(/^\* BYE [^\r]*\r\n/m, 5000), /BYE Autologout/);
+      assert.ok(Date.now() - started >= 1800, `BYE after ${Date.now() - started} ms`);
+      assert.match(await dribbler.waitFor(/^\* BYE [^\r]*\r\n/m, 5000), /BYE Autologout/);
+    } finally {
+      clearInterval(noops);
+      clearInterval(drip);
+    }
+    await sleep(300);
+    assert.equal(busy.closed, true);
+    assert.equal(dribbler.closed, true);
+    // logged in before the deadline: not affected
+    assert.match(await user.cmd("m", "NOOP"), /^m OK/m);
+    user.close();
+  } finally {
+    await t2.stop();
+  }
+});
+

@@ -43,6 +43,7 @@ export class ImapSession {
   /** set while IDLE runs: called by the notifier */
   idleWake?: () => void;
 
+  private loginDeadline?: ReturnType<typeof setTimeout>;
   private queue: ReaderEvent[] = [];
   private stash: Uint8Array[] = [];
   private stashBytes = 0;
@@ -69,6 +70,11 @@ export class ImapSession {
     );
     if (secure) this.tlsVersion = (sock as TLSSocket).getProtocol?.() ?? undefined;
     this.attach(sock);
+    // The pre-auth timeout measures inactivity, so a client that never logs in could stay
+    // for ever by sending a byte or a NOOP now and then (slowloris). Getting logged in has a
+    // deadline from connect too.
+    this.loginDeadline = setTimeout(this.onLoginDeadline, l.preAuthDeadlineSeconds * 1000);
+    this.loginDeadline.unref?.();
   }
 
   /** Binds socket events; called again after STARTTLS with the TLS socket. */
@@ -133,6 +139,13 @@ export class ImapSession {
   private onTimeout = (): void => {
     if (this.closed) return;
     this.out.line("* BYE Autologout; idle for too long");
+    void this.out.flush().finally(() => this.end());
+  };
+
+  private onLoginDeadline = (): void => {
+    if (this.closed || this.state !== "notauth") return;
+    imapMetrics.errors.inc({ kind: "login_deadline" });
+    this.out.line("* BYE Autologout; not logged in in time");
     void this.out.flush().finally(() => this.end());
   };
 
@@ -312,6 +325,7 @@ export class ImapSession {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.loginDeadline);
     this.out.closed = true;
     this.state = "logout";
     this.idleWake = undefined;
