@@ -189,3 +189,44 @@ test("before login there is a deadline from connect, however active the client i
   }
 });
 
+test("a refused IDLE, STARTTLS or AUTHENTICATE completes with BAD and the session goes on", async () => {
+  await settled();
+  const cases: { secure: boolean; login: boolean; cmd: string }[] = [
+    { secure: false, login: false, cmd: "IDLE" },
+    { secure: true, login: false, cmd: "IDLE" },
+    { secure: false, login: false, cmd: "STARTTLS now" },
+    { secure: true, login: true, cmd: "AUTHENTICATE PLAIN" },
+    { secure: true, login: true, cmd: "STARTTLS" },
+    { secure: true, login: true, cmd: "IDLE extra" },
+    { secure: true, login: true, cmd: "UID IDLE" },
+  ];
+  for (const k of cases) {
+    const what = `${k.cmd} (${k.secure ? "TLS" : "plain"}${k.login ? ", logged in" : ""})`;
+    const c = await RawClient.connect(k.secure ? t.imaps : t.imap, k.secure);
+    if (k.login) assert.match(await c.cmd("l", `LOGIN alice@example.com ${PASSWORD}`), /^l OK/m);
+    // answered alone, then a command on its own
+    assert.match(await c.cmd("b1", k.cmd), /^b1 BAD/m, what);
+    assert.match(await c.cmd("n1", "NOOP", 3000), /^n1 OK/m, `${what}: the next command is answered`);
+    // pipelined in one packet with the next commands
+    c.write(`b2 ${k.cmd}\r\nn2 NOOP\r\nn3 CAPABILITY\r\n`);
+    const r = await c.waitFor(/^n3 (OK|NO|BAD)[^\r]*\r\n/m, 3000);
+    assert.match(r, /^b2 BAD/m, what);
+    assert.match(r, /^n2 OK/m, what);
+    c.close();
+    await settled();
+  }
+});
+
+test("commands pipelined after COMPRESS (not offered) are answered at once", async () => {
+  for (const login of [false, true]) {
+    const c = await RawClient.connect(t.imaps, true);
+    if (login) assert.match(await c.cmd("l", `LOGIN alice@example.com ${PASSWORD}`), /^l OK/m);
+    c.write("c1 COMPRESS DEFLATE\r\nc2 NOOP\r\n");
+    const r = await c.waitFor(/^c2 (OK|NO|BAD)[^\r]*\r\n/m, 3000);
+    assert.match(r, /^c1 BAD/m);
+    assert.match(r, /^c2 OK/m);
+    assert.match(await c.cmd("c3", "NOOP"), /^c3 OK/m);
+    c.close();
+    await settled();
+  }
+});

@@ -4,9 +4,11 @@
  * not authenticated → authenticated → selected, and logout.
  *
  * Input handling: commands that hand the following bytes to another layer (IDLE, AUTHENTICATE,
- * STARTTLS) make the reader pause; the session then holds new input until the command has set
- * the reader's mode, so "DONE\r\nA2 NOOP\r\n" in one packet works and bytes pipelined after
- * STARTTLS are dropped, never executed inside TLS.
+ * STARTTLS; COMPRESS if it is ever offered) make the reader pause; the session then holds new
+ * input until the command has set the reader's mode, so "DONE\r\nA2 NOOP\r\n" in one packet
+ * works and bytes pipelined after STARTTLS are dropped, never executed inside TLS. A pausing
+ * command that ends without taking the input over (a BAD for the state or the arguments)
+ * releases the hold when it completes.
  */
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
@@ -22,7 +24,8 @@ import { syncMailbox } from "./sync.ts";
 
 export type SessionState = "notauth" | "auth" | "selected" | "logout";
 
-const PAUSING = new Set(["IDLE", "AUTHENTICATE", "STARTTLS"]);
+/** The commands after which the reader pauses (protocol/reader.ts DEFAULT_PAUSE). */
+const PAUSING = new Set(["IDLE", "AUTHENTICATE", "STARTTLS", "COMPRESS"]);
 const PRE_AUTH_LITERAL = 8192;
 
 export class ImapSession {
@@ -48,6 +51,8 @@ export class ImapSession {
   private stash: Uint8Array[] = [];
   private stashBytes = 0;
   private hold = false;
+  /** the event (pausing command or line) that set the hold */
+  private holdFor?: ReaderEvent;
   private busy = false;
   private closed = false;
   private cmdTimes: number[] = [];
@@ -168,7 +173,10 @@ export class ImapSession {
     const events = chunk ? this.reader.push(chunk) : this.reader.drain();
     for (const ev of events) {
       this.queue.push(ev);
-      if ((ev.kind === "command" && PAUSING.has(ev.name)) || ev.kind === "line") this.hold = true;
+      if ((ev.kind === "command" && PAUSING.has(ev.name)) || ev.kind === "line") {
+        this.hold = true;
+        this.holdFor = ev;
+      }
     }
     // Backpressure: stop reading while a long pipeline is pending.
     if (this.queue.length > 64) this.sock.pause();
@@ -178,6 +186,7 @@ export class ImapSession {
   /** Lets held input through again (after IDLE/AUTHENTICATE switched the reader's mode). */
   releaseInput(): void {
     this.hold = false;
+    this.holdFor = undefined;
     const stashed = this.stash;
     this.stash = [];
     this.stashBytes = 0;
@@ -235,6 +244,10 @@ export class ImapSession {
       }
       case "command":
         await this.runCommand(ev);
+        // A pausing command that did not take over the input (refused for the state, bad
+        // arguments, COMPRESS which we do not offer) still holds it: the command is complete,
+        // so read on, or nothing the client sends would be answered again.
+        if (this.holdFor === ev) this.releaseInput();
         await this.out.flush();
         return;
     }
