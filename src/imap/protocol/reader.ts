@@ -15,9 +15,21 @@
  * before the next push(), or "DONE" would be read as a command.
  */
 import { ProtocolError } from "./errors.ts";
-import { CR, LF, decodeText, literalSuffix, parseCommand, peekTag, type Token } from "./tokens.ts";
+import { CR, LF, SP, decodeText, literalSuffix, parseCommand, peekTag, type Token } from "./tokens.ts";
 
-export interface ReaderLimits { maxLineBytes: number; maxLiteralBytes: number; maxCommandBytes: number; maxDepth: number }
+/**
+ * maxLiteralBytes and maxCommandBytes (literals included) hold for every command but APPEND,
+ * whose message literal may be as large as maxAppendLiteralBytes / maxAppendCommandBytes (when
+ * not set, APPEND gets the same limits as the rest): a SEARCH or LOGIN never needs a 50 MB literal.
+ */
+export interface ReaderLimits {
+  maxLineBytes: number;
+  maxLiteralBytes: number;
+  maxCommandBytes: number;
+  maxDepth: number;
+  maxAppendLiteralBytes?: number;
+  maxAppendCommandBytes?: number;
+}
 
 export type ReaderEvent =
   | { kind: "command"; tag: string; name: string; args: Token[]; uid?: boolean }
@@ -52,6 +64,8 @@ export class CommandReader {
   private mode: Mode = "line";
   private segs: Uint8Array[] = [];
   private cmdBytes = 0;
+  /** the command being read is an APPEND (its limits are the APPEND ones) */
+  private appending = false;
   private literal: Uint8Array = EMPTY;
   private literalPos = 0;
   private skipLeft = 0;
@@ -99,7 +113,7 @@ export class CommandReader {
     let data: Uint8Array;
     let fromStore: boolean;
     if (this.end > this.start) {
-      this.append(chunk);
+      this.appendBytes(chunk);
       data = this.store.subarray(this.start, this.end);
       fromStore = true;
     } else {
@@ -111,17 +125,18 @@ export class CommandReader {
       this.start += used;
       if (this.start === this.end) this.start = this.end = 0;
     } else if (used < data.length) {
-      this.append(data.subarray(used)); // keep our own copy: the caller may reuse its chunk
+      this.appendBytes(data.subarray(used)); // keep our own copy: the caller may reuse its chunk
     }
     // Pausing keeps bytes in memory; a client that floods while we wait is cut off.
-    if (this.bufferedBytes > this.limits.maxLineBytes + this.limits.maxCommandBytes) {
+    const l = this.limits;
+    if (this.bufferedBytes > l.maxLineBytes + Math.max(l.maxCommandBytes, l.maxAppendCommandBytes ?? 0)) {
       this.discardBuffered();
       out.push({ kind: "error", tag: null, message: "Too much pipelined data", fatal: true });
     }
     return out;
   }
 
-  private append(chunk: Uint8Array): void {
+  private appendBytes(chunk: Uint8Array): void {
     const have = this.end - this.start;
     if (this.end + chunk.length > this.store.length) {
       if (have + chunk.length <= this.store.length) {
@@ -208,8 +223,12 @@ export class CommandReader {
       out.push({ kind: "error", tag: null, message: line.length ? "Invalid tag" : "Empty command" });
       return this.afterDiscardedLine(line);
     }
+    if (first) this.appending = isAppend(line);
+    const l = this.limits;
+    const maxCommand = this.appending ? l.maxAppendCommandBytes ?? l.maxCommandBytes : l.maxCommandBytes;
+    const maxLiteral = this.appending ? l.maxAppendLiteralBytes ?? l.maxLiteralBytes : l.maxLiteralBytes;
     this.cmdBytes += line.length + 2;
-    if (this.cmdBytes > this.limits.maxCommandBytes) {
+    if (this.cmdBytes > maxCommand) {
       return this.fail(out, tag, "Command too long", line, "TOOBIG");
     }
     if (lit === null) {
@@ -227,7 +246,7 @@ export class CommandReader {
       return;
     }
     if (lit.plus && !this.literalPlus) return this.fail(out, tag, "Non-synchronizing literals are not supported", line);
-    if (lit.n > this.limits.maxLiteralBytes || this.cmdBytes + lit.n > this.limits.maxCommandBytes) {
+    if (lit.n > maxLiteral || this.cmdBytes + lit.n > maxCommand) {
       // No "+ Ready" for a sync literal, so the client sends no bytes; {n+} bytes come anyway and are skipped.
       return this.fail(out, tag, "Literal too large", line, "TOOBIG");
     }
@@ -291,6 +310,14 @@ export class CommandReader {
     this.literal = EMPTY;
     this.literalPos = 0;
   }
+}
+
+/** "tag APPEND ..." (APPEND takes no UID prefix); the tag is checked by the caller. */
+function isAppend(line: Uint8Array): boolean {
+  const sp = line.indexOf(SP);
+  if (sp < 0 || line.length < sp + 7) return false;
+  const name = String.fromCharCode(...line.subarray(sp + 1, sp + 7)).toUpperCase();
+  return name === "APPEND" && (line.length === sp + 7 || line[sp + 7] === SP);
 }
 
 function errorEvent(tag: string | null, message: string, code?: string): ReaderEvent {

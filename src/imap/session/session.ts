@@ -109,10 +109,21 @@ export class ImapSession {
     return caps;
   }
 
-  /** After login: the configured limits (APPENDLIMIT-sized literals). */
+  /**
+   * After login: the configured limits. Only APPEND takes APPENDLIMIT-sized literals; any other
+   * command (a SEARCH string, a mailbox name) has literals up to a line's size and is at most
+   * four lines' worth in all.
+   */
   raiseLimits(): void {
     const l = this.deps.config.limits;
-    this.reader.setLimits({ maxLineBytes: l.maxLineBytes, maxLiteralBytes: l.maxMessageBytes, maxCommandBytes: l.maxMessageBytes + l.maxLineBytes, maxDepth: 32 });
+    this.reader.setLimits({
+      maxLineBytes: l.maxLineBytes,
+      maxLiteralBytes: l.maxLineBytes,
+      maxCommandBytes: 4 * l.maxLineBytes,
+      maxAppendLiteralBytes: l.maxMessageBytes,
+      maxAppendCommandBytes: l.maxMessageBytes + l.maxLineBytes,
+      maxDepth: 32,
+    });
   }
 
   resetTimeout(): void {

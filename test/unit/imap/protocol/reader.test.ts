@@ -159,6 +159,24 @@ describe("CommandReader: literals", () => {
     assert.equal(ev[0].kind === "error" && ev[0].code, "TOOBIG");
   });
 
+  it("only APPEND takes the APPEND limits: a SEARCH string cannot be a message-sized literal", () => {
+    const limits = { ...LIMITS, maxLiteralBytes: 100, maxCommandBytes: 300, maxAppendLiteralBytes: 5000, maxAppendCommandBytes: 6000 };
+    const body = "y".repeat(4000);
+    for (const line of [`a APPEND x {4000}`, `a append x (\\Seen) {4000}`]) {
+      const r = reader({}, limits);
+      assert.deepEqual(feed(r, [`${line}\r\n`]).map((e) => e.kind), ["continue"], line);
+      assert.deepEqual(feed(r, [`${body}\r\n`]).map((e) => e.kind), ["command"], line);
+    }
+    for (const line of ["a UID SEARCH TEXT {4000}", "a SEARCH UID {101}", "a LOGIN {4000}", "a APPENDX x {4000}", "a SELECT APPEND {4000}"]) {
+      const ev = feed(reader({}, limits), [`${line}\r\nb NOOP\r\n`]);
+      assert.deepEqual(ev.map((e) => e.kind), ["error", "command"], line);
+      assert.equal(ev[0].kind === "error" && ev[0].code, "TOOBIG", line);
+    }
+    // literal by literal, a command other than APPEND stops at maxCommandBytes
+    const ev = feed(reader({ literalPlus: true }, limits), [`a SEARCH TEXT {90+}\r\n${"z".repeat(90)} TEXT {90+}\r\n${"z".repeat(90)} TEXT {90+}\r\n${"z".repeat(90)}\r\nb NOOP\r\n`]);
+    assert.deepEqual(ev.map((e) => e.kind === "error" ? e.code : e.kind), ["TOOBIG", "command"]);
+  });
+
   it("never buffers more than a line while streaming a literal", () => {
     const r = reader();
     r.push(enc.encode("a APPEND x {4000}\r\n"));
