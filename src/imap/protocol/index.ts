@@ -4,7 +4,7 @@ export type { Token } from "./tokens.ts";
 export { CommandReader, type ReaderEvent, type ReaderLimits, type ReaderOptions } from "./reader.ts";
 export { parseSequenceSet, seqSetToString, STAR, type SeqRange } from "./sequence-set.ts";
 export { parseFetchItems, parseFetchAtt, parseSection, parseModSeq, type FetchItem, type Section, type SectionText } from "./fetch-items.ts";
-export { parseSearch, type SearchKey, type SearchReturn, type ParsedSearch } from "./search.ts";
+export { parseSearch, SEARCH_LIMITS, type SearchKey, type SearchReturn, type ParsedSearch } from "./search.ts";
 export { parseStoreArgs, parseFlag, type StoreArgs } from "./store.ts";
 export { parseListArgs, parseStatusItems, listMatch, type ListArgs } from "./list.ts";
 export { astring, quoteString, nstring, literalBytes } from "./encode.ts";
