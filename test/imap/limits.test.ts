@@ -71,3 +71,24 @@ test("a port already in use is one clear error, and nothing is left running", as
   const config = resolveConfig([{ source: "test", values: { dataDir: t.dir + "/second", host: "127.0.0.1", imap: { implicitTls: { port: 0 }, starttls: { port: t.imap } }, http: { port: 0 }, admin: { password: "adminpass1" } } }]);
   await assert.rejects(startServer(config), (e: Error) => e instanceof ConfigError && /cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE/.test(e.message));
 });
+
+test("error replies quote at most 64 characters of the client's input", async () => {
+  const c = await RawClient.connect(t.imaps, true);
+  assert.match(await c.cmd("a", `LOGIN alice@example.com ${PASSWORD}`), /^a OK/m);
+  await c.cmd("s", "SELECT Caught");
+  const long = "A".repeat(3000);
+  for (const [tag, command, prefix] of [
+    ["f", `FETCH 1 (${long})`, "Invalid FETCH item: "],
+    ["g", `SEARCH ${long}`, "Unknown search key "],
+    ["h", `SEARCH CHARSET ${long} ALL`, "Unsupported charset "],
+    ["i", `UID SEARCH UID 1,${long}`, "Invalid sequence set: 1,"],
+    ["j", `SEARCH SINCE "${long}"`, "Invalid date: "],
+    ["k", `LIST (${long}) "" "*"`, "Unknown LIST selection option "],
+  ]) {
+    const r = await c.cmd(tag, command);
+    const line = r.split("\r\n").find((l) => l.startsWith(`${tag} `))!;
+    assert.match(line, new RegExp(`^${tag} (BAD|NO) (\\[[A-Z (\\-)0-9]+\\] )?${prefix.replace(/[()]/g, "\\$&")}A+\\.\\.\\.$`), line.slice(0, 200));
+    assert.ok(line.length < 140, `${line.length} bytes: ${line.slice(0, 120)}`);
+  }
+  c.close();
+});

@@ -1,4 +1,4 @@
-import { astring } from "../protocol/index.ts";
+import { astring, clientText } from "../protocol/index.ts";
 import { login } from "../session/login.ts";
 import type { ImapSession } from "../session/session.ts";
 import { bad, expectArgs, no, type CommandResult, type CommandSpec } from "./result.ts";
@@ -34,7 +34,7 @@ export const authenticate: CommandSpec = {
       const mech = astring(cmd.args[0]).toUpperCase();
       let r: CommandResult | undefined;
       if (!s.secure) r = no("Authenticate over TLS (STARTTLS first)", "PRIVACYREQUIRED");
-      else if (mech !== "PLAIN") r = no(`Unsupported mechanism ${mech.slice(0, 20)}`, "CANNOT");
+      else if (mech !== "PLAIN") r = no(`Unsupported mechanism ${clientText(mech)}`, "CANNOT");
       if (r) {
         s.out.line(`${cmd.tag} ${r.status} [${r.code}] ${r.text}`);
         return;

@@ -1,4 +1,4 @@
-import { astring, parseModSeq, parseSequenceSet, ProtocolError, STAR } from "../protocol/index.ts";
+import { astring, clientText, parseModSeq, parseSequenceSet, ProtocolError, STAR } from "../protocol/index.ts";
 import { flagNames } from "../../quarantine/mailbox.ts";
 import { folderUidValidity, lookupFolder } from "../session/folders.ts";
 import { SelectedMailbox } from "../session/selected.ts";
@@ -29,7 +29,7 @@ function parseParams(s: ImapSession, cmd: CommandEvent): SelectParams {
       const modseq = Number(parseModSeq(q.v[1]));
       const knownUids = q.v[2] && q.v[2].t === "atom" ? q.v[2].v : undefined;
       p.qresync = { uidValidity, modseq, knownUids };
-    } else throw new ProtocolError(`Unknown select parameter ${name.slice(0, 30)}`);
+    } else throw new ProtocolError(`Unknown select parameter ${clientText(name)}`);
   }
   return p;
 }

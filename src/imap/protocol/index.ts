@@ -1,5 +1,5 @@
 /** Pure IMAP text layer: command reader, argument parsers, mUTF-7 and response encoding. No I/O, no app imports. */
-export { ProtocolError } from "./errors.ts";
+export { clientText, ProtocolError } from "./errors.ts";
 export type { Token } from "./tokens.ts";
 export { CommandReader, type ReaderEvent, type ReaderLimits, type ReaderOptions } from "./reader.ts";
 export { parseSequenceSet, seqSetToString, STAR, type SeqRange } from "./sequence-set.ts";

@@ -5,7 +5,7 @@
  *
  * Top-level keys are ANDed. Search strings are astrings decoded as UTF-8.
  */
-import { ProtocolError } from "./errors.ts";
+import { clientText, ProtocolError } from "./errors.ts";
 import { astring } from "./encode.ts";
 import { parseDateArg } from "./dates.ts";
 import { parseModSeq } from "./fetch-items.ts";
@@ -73,7 +73,7 @@ export function parseSearch(args: Token[]): ParsedSearch {
   }
   if (isAtom(args[i], "CHARSET")) {
     const cs = astring(args[i + 1]).toUpperCase();
-    if (!CHARSETS.has(cs)) throw new ProtocolError(`Unsupported charset ${cs}`, "BADCHARSET");
+    if (!CHARSETS.has(cs)) throw new ProtocolError(`Unsupported charset ${clientText(cs)}`, "BADCHARSET");
     result.charset = cs;
     i += 2;
   }
@@ -185,7 +185,7 @@ class KeyParser {
         return this.modseq();
     }
     if (/^[0-9*$]/.test(name)) return { k: "seq", set: parseSequenceSet(tok.v, { allowDollar: true }) };
-    throw new ProtocolError(`Unknown search key ${tok.v}`);
+    throw new ProtocolError(`Unknown search key ${clientText(tok.v)}`);
   }
 
   private keyword(): string {
