@@ -86,6 +86,25 @@ describe("listeners and TLS", () => {
     d.close();
   });
 
+  test("a SASL response over the line limit ends AUTHENTICATE with a tagged BAD; the next line is a command", async () => {
+    for (const pieces of [[`${"A".repeat(20_000)}\r\n`], ["A".repeat(9000), `${"A".repeat(9000)}\r\n`], [`${"A".repeat(20_000)} {5+}\r\n`]]) {
+      const c = await RawClient.connect(t.imaps, true);
+      c.write("a1 AUTHENTICATE PLAIN\r\n");
+      await c.waitFor(/^\+ ?\r\n/m);
+      for (const p of pieces) {
+        c.write(p);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      c.write("a2 NOOP\r\n");
+      const r = await c.waitFor(/^a2 [^\r]*\r\n/m);
+      assert.match(r, /^a1 BAD \[TOOBIG\][^\r]*\r\na2 OK NOOP/m);
+      assert.doesNotMatch(r, /^\* BAD/m);
+      const ir = Buffer.from(`\0alice@example.com\0${PASSWORD}`).toString("base64");
+      assert.match(await c.cmd("a3", `AUTHENTICATE PLAIN ${ir}`), /^a3 OK/m, "and the session can still log in");
+      c.close();
+    }
+  });
+
   test("a wrong password answers AUTHENTICATIONFAILED and is audited", async () => {
     const c = await RawClient.connect(t.imaps, true);
     assert.match(await c.cmd("a", "LOGIN alice@example.com wrongpass"), /^a NO \[AUTHENTICATIONFAILED\]/m);

@@ -47,9 +47,11 @@ export const authenticate: CommandSpec = {
       // Ask for the response; the next raw line is it.
       s.out.line("+ ");
       s.reader.lineMode(true);
-      s.lineHandler = async (text) => {
+      s.lineHandler = async (text, tooLong) => {
         s.reader.lineMode(false);
-        await finish(s, cmd.tag, text);
+        // An over-long response ends the exchange here, so the client's next line is a command again.
+        if (tooLong) s.out.line(`${cmd.tag} BAD [TOOBIG] SASL response too long`);
+        else await finish(s, cmd.tag, text);
         s.releaseInput();
       };
       await s.out.flush();

@@ -34,7 +34,7 @@ export interface ReaderLimits {
 export type ReaderEvent =
   | { kind: "command"; tag: string; name: string; args: Token[]; uid?: boolean }
   | { kind: "continue" }
-  | { kind: "line"; text: string }
+  | { kind: "line"; text: string; tooLong?: boolean }
   | { kind: "error"; tag: string | null; code?: string; message: string; fatal?: boolean };
 
 export interface ReaderOptions {
@@ -74,6 +74,8 @@ export class CommandReader {
   /** Last bytes of a skipped over-long line, to spot a trailing {n+}. */
   private tail = new Uint8Array(0);
   private lineModeOn = false;
+  /** the line being skipped was a raw line (line mode): no literal to look for at its end */
+  private rawSkip = false;
   private paused = false;
 
   constructor(limits: ReaderLimits, opts: ReaderOptions = {}) {
@@ -97,6 +99,7 @@ export class CommandReader {
 
   discardBuffered(): void {
     this.start = this.end = this.scanned = 0;
+    this.rawSkip = false;
     this.resetCommand();
     this.mode = "line";
     this.discarding = false;
@@ -265,6 +268,14 @@ export class CommandReader {
   }
 
   private lineTooLong(partial: Uint8Array, out: ReaderEvent[]): void {
+    if (this.lineModeOn && this.segs.length === 0 && !this.discarding) {
+      // A raw line (a SASL response, IDLE's DONE) too long: its owner gets it as such and ends
+      // its exchange; the rest of the line is skipped, the next line is a command again.
+      out.push({ kind: "line", text: "", tooLong: true });
+      this.paused = true;
+      this.rawSkip = true;
+      return;
+    }
     if (!this.discarding) {
       const tag = peekTag(this.segs.length ? this.segs[0] : partial, true);
       out.push(errorEvent(tag, "Line too long", "TOOBIG"));
@@ -275,7 +286,8 @@ export class CommandReader {
 
   /** A line of a failed command ended: skip its {n+} literal and keep discarding, else the command is over. */
   private afterDiscardedLine(line: Uint8Array): void {
-    const lit = literalSuffix(line);
+    const lit = this.rawSkip ? null : literalSuffix(line);
+    this.rawSkip = false;
     if (lit?.plus) {
       this.discarding = true;
       if (lit.n === Infinity) {

@@ -38,8 +38,8 @@ export class ImapSession {
   readonly startedAt = Date.now();
   secure: boolean;
   tlsVersion?: string;
-  /** set by IDLE / AUTHENTICATE: the next raw line goes here */
-  lineHandler?: (text: string) => Promise<void>;
+  /** set by IDLE / AUTHENTICATE: the next raw line goes here (tooLong: it was over the line limit, text is "") */
+  lineHandler?: (text: string, tooLong?: boolean) => Promise<void>;
   /** set while IDLE runs: called by the notifier */
   idleWake?: () => void;
 
@@ -217,7 +217,7 @@ export class ImapSession {
       case "line": {
         const h = this.lineHandler;
         this.lineHandler = undefined;
-        if (h) await h(ev.text);
+        if (h) await h(ev.text, ev.tooLong);
         else this.releaseInput();
         await this.out.flush();
         return;

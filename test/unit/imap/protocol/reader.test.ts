@@ -263,6 +263,20 @@ describe("CommandReader: modes", () => {
     assert.deepEqual(plain(ev), [{ kind: "line", text: "AGFsaWNlAHB3" }]);
   });
 
+  it("line mode: an over-long raw line is one tooLong line, its rest skipped; then commands again", () => {
+    for (const input of [[`${"A".repeat(3000)}\r\nb NOOP\r\n`], ["A".repeat(1500), "A".repeat(1500), `AAA {5+}\r\nb NOOP\r\n`]]) {
+      const r = reader({ literalPlus: true });
+      r.push(enc.encode("a AUTHENTICATE PLAIN\r\n"));
+      r.lineMode(true);
+      // as the session does: nothing more is pushed until the line's owner has left line mode
+      const ev = feed(r, input.slice(0, 1));
+      assert.deepEqual(ev, [{ kind: "line", text: "", tooLong: true }]);
+      r.lineMode(false);
+      const rest = [...r.drain(), ...feed(r, input.slice(1))];
+      assert.deepEqual(plain(rest), [{ kind: "command", tag: "b", name: "NOOP", args: [] }], "no literal is looked for in a raw line");
+    }
+  });
+
   it("discardBuffered drops what was pipelined after STARTTLS", () => {
     const r = reader();
     const ev = r.push(enc.encode("a STARTTLS\r\nb LOGIN evil injected\r\n"));
