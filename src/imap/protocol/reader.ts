@@ -31,17 +31,33 @@ export interface ReaderLimits {
   maxAppendCommandBytes?: number;
 }
 
+/**
+ * held: bytes of the command's literals reserved from the literal budget, which the caller
+ * gives back (budget.release) once it is done with the command. An error's status is BAD
+ * unless it says NO (a refusal for want of memory, not a client mistake).
+ */
 export type ReaderEvent =
-  | { kind: "command"; tag: string; name: string; args: Token[]; uid?: boolean }
+  | { kind: "command"; tag: string; name: string; args: Token[]; uid?: boolean; held?: number }
   | { kind: "continue" }
   | { kind: "line"; text: string; tooLong?: boolean }
-  | { kind: "error"; tag: string | null; code?: string; message: string; fatal?: boolean };
+  | { kind: "error"; tag: string | null; code?: string; message: string; fatal?: boolean; status?: "NO" };
+
+/**
+ * Memory for literals, shared by every connection: reserve() before a literal's buffer is
+ * allocated (false: refuse the literal), release() the same amounts afterwards.
+ */
+export interface LiteralBudget {
+  reserve(bytes: number): boolean;
+  release(bytes: number): void;
+}
 
 export interface ReaderOptions {
   /** Accept non-synchronizing literals {n+} (RFC 7888). */
   literalPlus?: boolean;
   /** Command names after which push() returns, leaving later bytes buffered. */
   pauseAfter?: string[];
+  /** Process-wide memory for literals; without it literals are limited per command only. */
+  budget?: LiteralBudget;
 }
 
 const DEFAULT_PAUSE = ["IDLE", "AUTHENTICATE", "STARTTLS", "COMPRESS"];
@@ -53,6 +69,7 @@ export class CommandReader {
   private limits: ReaderLimits;
   private readonly literalPlus: boolean;
   private readonly pauseAfter: Set<string>;
+  private readonly budget?: LiteralBudget;
 
   // Unconsumed input: store[start, end).
   private store = EMPTY;
@@ -64,6 +81,8 @@ export class CommandReader {
   private mode: Mode = "line";
   private segs: Uint8Array[] = [];
   private cmdBytes = 0;
+  /** literal bytes of the command being read reserved from the budget */
+  private held = 0;
   /** the command being read is an APPEND (its limits are the APPEND ones) */
   private appending = false;
   private literal: Uint8Array = EMPTY;
@@ -82,6 +101,7 @@ export class CommandReader {
     this.limits = limits;
     this.literalPlus = opts.literalPlus ?? false;
     this.pauseAfter = new Set(opts.pauseAfter ?? DEFAULT_PAUSE);
+    this.budget = opts.budget;
   }
 
   /** Changes limits from the next command on (e.g. larger literals once logged in). */
@@ -237,12 +257,15 @@ export class CommandReader {
     if (lit === null) {
       this.segs.push(line.slice());
       const segs = this.segs;
+      const held = this.held;
+      this.held = 0; // goes with the command, or back to the budget if it does not parse
       this.resetCommand();
       try {
         const cmd = parseCommand(segs, this.limits.maxDepth);
-        out.push({ kind: "command", ...cmd });
+        out.push(held ? { kind: "command", ...cmd, held } : { kind: "command", ...cmd });
         if (this.pauseAfter.has(cmd.name)) this.paused = true;
       } catch (e) {
+        if (held) this.budget?.release(held);
         if (!(e instanceof ProtocolError)) throw e;
         out.push(errorEvent(tag, e.message, e.code));
       }
@@ -252,6 +275,16 @@ export class CommandReader {
     if (lit.n > maxLiteral || this.cmdBytes + lit.n > maxCommand) {
       // No "+ Ready" for a sync literal, so the client sends no bytes; {n+} bytes come anyway and are skipped.
       return this.fail(out, tag, "Literal too large", line, "TOOBIG");
+    }
+    if (this.budget) {
+      if (!this.budget.reserve(lit.n)) {
+        // The server's literal memory is taken by other uploads: not the client's fault, so NO.
+        // Same path as too large: no "+ Ready", {n+} bytes skipped.
+        out.push({ kind: "error", tag, code: "LIMIT", message: "Too many messages are being uploaded right now; try again later", status: "NO" });
+        this.resetCommand();
+        return this.afterDiscardedLine(line);
+      }
+      this.held += lit.n;
     }
     this.segs.push(line.slice());
     this.cmdBytes += lit.n;
@@ -316,7 +349,16 @@ export class CommandReader {
     }
   }
 
+  /** Gives back what the command being read holds (the connection is gone). */
+  close(): void {
+    this.discardBuffered();
+  }
+
   private resetCommand(): void {
+    if (this.held) {
+      this.budget?.release(this.held);
+      this.held = 0;
+    }
     this.segs = [];
     this.cmdBytes = 0;
     this.literal = EMPTY;

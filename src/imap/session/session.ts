@@ -65,7 +65,7 @@ export class ImapSession {
     // gets to make us buffer a 50 MB APPEND. login.ts raises the limits.
     this.reader = new CommandReader(
       { maxLineBytes: Math.min(l.maxLineBytes, 8192), maxLiteralBytes: PRE_AUTH_LITERAL, maxCommandBytes: PRE_AUTH_LITERAL + 8192, maxDepth: 8 },
-      { literalPlus: true },
+      { literalPlus: true, budget: deps.literals },
     );
     if (secure) this.tlsVersion = (sock as TLSSocket).getProtocol?.() ?? undefined;
     this.attach(sock);
@@ -210,7 +210,7 @@ export class ImapSession {
         imapMetrics.errors.inc({ kind: ev.code ?? "syntax" });
         const code = ev.code ? `[${ev.code}] ` : "";
         if (ev.fatal) return this.fatal(ev.message);
-        this.out.line(`${ev.tag ?? "*"} BAD ${code}${ev.message}`);
+        this.out.line(`${ev.tag ?? "*"} ${ev.status ?? "BAD"} ${code}${ev.message}`);
         await this.out.flush();
         return;
       }
@@ -223,7 +223,11 @@ export class ImapSession {
         return;
       }
       case "command":
-        await this.runCommand(ev);
+        try {
+          await this.runCommand(ev);
+        } finally {
+          if (ev.held) this.deps.literals.release(ev.held);
+        }
         await this.out.flush();
         return;
     }
@@ -317,6 +321,9 @@ export class ImapSession {
     this.out.closed = true;
     this.state = "logout";
     this.idleWake = undefined;
+    // literal memory held by the command being read and by commands not run yet
+    this.reader.close();
+    for (const ev of this.queue.splice(0)) if (ev.kind === "command" && ev.held) this.deps.literals.release(ev.held);
     for (const fn of this.onCloseHandlers) fn();
   }
 

@@ -353,3 +353,49 @@ describe("CommandReader: fuzz", () => {
     }
   });
 });
+
+describe("CommandReader: literal budget", () => {
+  function budget(max: number) {
+    const b = {
+      used: 0,
+      reserve(n: number) {
+        if (b.used + n > max) return false;
+        b.used += n;
+        return true;
+      },
+      release(n: number) {
+        b.used -= n;
+      },
+    };
+    return b;
+  }
+
+  it("reserves a literal before its buffer, hands it over with the command, refuses what does not fit with NO [LIMIT]", () => {
+    const b = budget(5000);
+    const r = new CommandReader(LIMITS, { literalPlus: true, budget: b });
+    let ev = feed(r, ["a APPEND x {3000}\r\n"]);
+    assert.deepEqual(ev, [{ kind: "continue" }]);
+    assert.equal(b.used, 3000);
+    // another connection of the same budget
+    const other = new CommandReader(LIMITS, { literalPlus: true, budget: b });
+    const refused = feed(other, ["b APPEND x {3000}\r\nc NOOP\r\n"]);
+    assert.deepEqual(refused.map((e) => (e.kind === "error" ? [e.code, e.status] : e.kind)), [["LIMIT", "NO"], "command"]);
+    assert.deepEqual(plain(feed(other, [`d APPEND x {3000+}\r\n${"z".repeat(3000)}\r\ne NOOP\r\n`])).map((e) => (e as { kind: string }).kind), ["error", "command"], "{n+} bytes skipped");
+    ev = feed(r, ["y".repeat(3000), "\r\n"]);
+    assert.equal(ev[0].kind === "command" && ev[0].held, 3000, "the caller releases it after running the command");
+    assert.equal(b.used, 3000);
+  });
+
+  it("gives back what a failed, unparsable or abandoned command held", () => {
+    const b = budget(100_000);
+    const r = new CommandReader(LIMITS, { literalPlus: true, budget: b });
+    feed(r, [`a APPEND x {2000+}\r\n${"y".repeat(2000)} (unbalanced\r\n`]);
+    assert.equal(b.used, 0, "parse error");
+    feed(r, [`a APPEND x {2000+}\r\n${"y".repeat(2000)} ${"z".repeat(2000)}\r\n`]);
+    assert.equal(b.used, 0, "line too long after the literal");
+    feed(r, [`a APPEND x {2000+}\r\n${"y".repeat(100)}`]);
+    assert.equal(b.used, 2000);
+    r.close();
+    assert.equal(b.used, 0, "connection closed mid-literal");
+  });
+});
