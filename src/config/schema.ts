@@ -191,6 +191,11 @@ export const configSchema = v.strictObject({
       credentialCacheSeconds: v.optional(positiveInt, 300),
       /** memory for cached folder-listing data (ENVELOPE, BODYSTRUCTURE, headers), in MiB */
       listingCacheMb: v.optional(positiveInt, 256),
+      /**
+       * memory for APPEND literals while they arrive, all connections together, in MiB; past it a
+       * new upload is refused with NO [LIMIT] (one at a time always fits)
+       */
+      literalMemoryMb: v.optional(positiveInt, 256),
     }),
     {},
   ),

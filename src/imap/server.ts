@@ -17,6 +17,7 @@ import { WordIndexer } from "../quarantine/word-index.ts";
 import { SearchFactCache } from "./search/cache.ts";
 import { ChangeNotifier } from "./session/notifier.ts";
 import { ImapSession } from "./session/session.ts";
+import { LiteralBudget } from "./session/literal-budget.ts";
 import { LoginThrottle } from "./session/throttle.ts";
 import type { SessionDeps } from "./session/types.ts";
 import { ViewCache } from "./session/view-cache.ts";
@@ -70,6 +71,7 @@ export async function startImap(deps: ImapDeps): Promise<ImapServer> {
     views: new ViewCache(mailbox),
     searchFacts: new SearchFactCache(store, words),
     listings: new ListingCache(store, config.limits.listingCacheMb * 1024 * 1024),
+    literals: new LiteralBudget(config.limits.literalMemoryMb * 1024 * 1024),
     uidValidityBase: Number((await getMeta(store, "uidvalidity")) ?? 1),
     onQueued: deps.onQueued,
   };

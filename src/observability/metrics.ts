@@ -116,6 +116,7 @@ export const imapMetrics = {
   bytesIn: counter("quarantined_imap_bytes_received_total", "bytes received from IMAP clients"),
   bytesOut: counter("quarantined_imap_bytes_sent_total", "bytes sent to IMAP clients"),
   errors: counter("quarantined_imap_errors_total", "IMAP errors by kind"),
+  literalBytes: gauge("quarantined_imap_literal_bytes", "bytes of APPEND literals held in memory while they arrive (limits.literalMemoryMb)"),
 };
 
 /** The LMTP listener's instruments. */

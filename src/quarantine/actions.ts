@@ -252,9 +252,29 @@ async function storeBlobOnly(store: Store, p: ReturnType<typeof prepare>): Promi
 export type StoreMode = "set" | "add" | "remove";
 
 /**
+ * Keyword limits (RFC 5530 LIMIT): every SELECT, sync and FETCH FLAGS carries a message's
+ * keywords, and clients use a handful ($Junk, $Forwarded, $label1, a few tags).
+ */
+export const MAX_KEYWORDS_PER_MESSAGE = 64;
+export const MAX_KEYWORD_LENGTH = 128;
+
+/** Keywords once each, case-insensitively (as IMAP compares flags), keeping the first spelling. */
+function distinctKeywords(list: string[]): string[] {
+  const seen = new Set<string>();
+  return list.filter((k) => {
+    const key = k.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
  * Sets an account's flags on rows of its scope. Returns the new state of each row changed
  * (rows whose flags did not change are omitted, except with `all`). With unchangedSince,
  * rows modified after it are reported in `failed` (CONDSTORE MODIFIED).
+ * Setting a keyword over MAX_KEYWORD_LENGTH, or leaving a row with more than
+ * MAX_KEYWORDS_PER_MESSAGE, changes nothing and throws ActionError LIMIT.
  */
 export async function storeFlags(
   store: Store,
@@ -270,6 +290,10 @@ export async function storeFlags(
     const bit = flagBit(f);
     if (bit) bitsArg |= bit;
     else if (!f.startsWith("\\")) keywords.push(f);
+  }
+  if (mode !== "remove") {
+    if (keywords.some((k) => k.length > MAX_KEYWORD_LENGTH)) throw new ActionError(`Keywords are limited to ${MAX_KEYWORD_LENGTH} characters`, "LIMIT");
+    if (distinctKeywords(keywords).length > MAX_KEYWORDS_PER_MESSAGE) throw tooManyKeywords();
   }
   const changed = new Map<number, { bits: number; keywords?: string[]; modseq: number }>();
   const failed: number[] = [];
@@ -298,10 +322,12 @@ export async function storeFlags(
         let kw = oldKw;
         if (mode === "set") {
           bits = bitsArg;
-          kw = [...new Set(keywords)];
+          kw = distinctKeywords(keywords);
         } else if (mode === "add") {
           bits = oldBits | bitsArg;
-          kw = [...new Set([...oldKw, ...keywords])];
+          kw = distinctKeywords([...oldKw, ...keywords]);
+          // the whole STORE is refused (the transaction rolls back), not applied to some rows
+          if (kw.length > MAX_KEYWORDS_PER_MESSAGE && kw.length > oldKw.length) throw tooManyKeywords();
         } else {
           bits = oldBits & ~bitsArg;
           const drop = new Set(keywords.map((k) => k.toLowerCase()));
@@ -323,6 +349,10 @@ export async function storeFlags(
     }
   });
   return { changed, failed };
+}
+
+function tooManyKeywords(): ActionError {
+  return new ActionError(`A message can have at most ${MAX_KEYWORDS_PER_MESSAGE} keywords`, "LIMIT");
 }
 
 export function sha256Hex(b: Uint8Array): string {

@@ -73,3 +73,46 @@ test("a port already in use is one clear error, and nothing is left running", as
   const config = resolveConfig([{ source: "test", values: { dataDir: t.dir + "/second", host: "127.0.0.1", imap: { implicitTls: { port: 0 }, starttls: { port: t.imap } }, http: { port: 0 }, admin: { password: "adminpass1" } } }]);
   await assert.rejects(startServer(config), (e: Error) => e instanceof ConfigError && /cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE/.test(e.message));
 });
+
+test("error replies quote at most 64 characters of the client's input", async () => {
+  const c = await RawClient.connect(t.imaps, true);
+  assert.match(await c.cmd("a", `LOGIN alice@example.com ${PASSWORD}`), /^a OK/m);
+  await c.cmd("s", "SELECT Caught");
+  const long = "A".repeat(3000);
+  for (const [tag, command, prefix] of [
+    ["f", `FETCH 1 (${long})`, "Invalid FETCH item: "],
+    ["g", `SEARCH ${long}`, "Unknown search key "],
+    ["h", `SEARCH CHARSET ${long} ALL`, "Unsupported charset "],
+    ["i", `UID SEARCH UID 1,${long}`, "Invalid sequence set: 1,"],
+    ["j", `SEARCH SINCE "${long}"`, "Invalid date: "],
+    ["k", `LIST (${long}) "" "*"`, "Unknown LIST selection option "],
+  ]) {
+    const r = await c.cmd(tag, command);
+    const line = r.split("\r\n").find((l) => l.startsWith(`${tag} `))!;
+    assert.match(line, new RegExp(`^${tag} (BAD|NO) (\\[[A-Z (\\-)0-9]+\\] )?${prefix.replace(/[()]/g, "\\$&")}A+\\.\\.\\.$`), line.slice(0, 200));
+    assert.ok(line.length < 140, `${line.length} bytes: ${line.slice(0, 120)}`);
+  }
+  c.close();
+});
+
+test("APPEND checks its flags and date-time (RFC 3501 §9): BAD for what breaks the grammar", async () => {
+  const c = await RawClient.connect(t.imaps, true);
+  assert.match(await c.cmd("a", `LOGIN alice@example.com ${PASSWORD}`), /^a OK/m);
+  const msg = "From: x@y.test\r\nSubject: t\r\n\r\nbody\r\n";
+  const append = async (tag: string, opts: string) => {
+    c.write(`${tag} APPEND Spam ${opts}${opts ? " " : ""}{${msg.length}+}\r\n${msg}\r\n`);
+    return (await c.waitFor(new RegExp(`^${tag} (OK|NO|BAD)[^\\r]*\\r\\n`, "m"))).split("\r\n").find((l) => l.startsWith(`${tag} `))!;
+  };
+  for (const opts of ["", "()", "(\\Seen $Junk)", '"7-Nov-2026 18:36:18 +0100"', '" 7-Nov-2026 18:36:18 -0000"', '(\\Seen) "27-Nov-2026 18:36:18 +0000"']) {
+    assert.match(await append("g", opts), /^g OK/, opts);
+  }
+  for (const opts of [
+    '() "99-Foo-2026 99:99:99 +9999"', '"31-Feb-2026 10:00:00 +0000"', '"27-Nov-2026 24:00:00 +0000"', '"27-Nov-2026 10:00:00 +0160"',
+    "() NOTADATE", "NOTAFLAGLIST", '("str" (nested))', "(\\Recent)", '"x" "y"', '"27-Nov-2026 18:36:18 +0000" ()', '() () "27-Nov-2026 18:36:18 +0000"',
+  ]) {
+    assert.match(await append("b", opts), /^b BAD/, opts);
+  }
+  assert.match(await c.cmd("q", 'APPEND Spam "From: x\r\n"'.replace("\r\n", "")), /^q BAD/m, "the message must be a literal");
+  assert.match(await c.cmd("n", "NOOP"), /^n OK/m);
+  c.close();
+});

@@ -121,3 +121,38 @@ test("TEXT over headers respects the login's scope", async () => {
     for (const x of [b, e, a, dom]) x.close();
   }
 });
+
+test("SEARCH limits: NO [LIMIT] for too many words or too long a string, TOOBIG for a message-sized literal", async () => {
+  const x = await session("alice@example.com");
+  try {
+    // a literal larger than any command but APPEND takes: no continuation, the session goes on
+    x.write("a UID SEARCH TEXT {70000}\r\n");
+    const r = await x.waitFor(/^a (BAD|NO)[^\r]*\r\n|^\+[^\r]*\r\n/m);
+    assert.match(r, /^a BAD \[TOOBIG\]/m);
+    assert.match(await x.cmd("b", "NOOP"), /^b OK/m);
+    x.write(`c UID SEARCH TEXT {1100+}\r\n${"ab ".repeat(366)}ab\r\n`);
+    assert.match(await x.waitFor(/^c [^\r]*\r\n/m), /^c NO \[LIMIT\] Search string too long/m);
+    const words = Array.from({ length: 65 }, (_, i) => `w${i}x`).join(" ");
+    assert.match(await x.cmd("d", `UID SEARCH BODY "${words}"`), /^d NO \[LIMIT\] Search string has too many words/m);
+    assert.match(await x.cmd("e", `UID SEARCH ${"ALL ".repeat(1001)}`), /^e NO \[LIMIT\] Too many search keys/m);
+    // the same word many times is one word; a long OR of sets is fine
+    assert.deepEqual(await searchOn(x, `BODY "${"zanzibar ".repeat(110)}"`), [uid.west]);
+    assert.deepEqual(await searchOn(x, `UID ${Array.from({ length: 3000 }, (_, i) => 3 * i + uid.west).join(",")}`), [uid.west]);
+  } finally {
+    x.close();
+  }
+});
+
+test("TEXT/BODY with more words than one index query takes: every word must match", async () => {
+  const words = "alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima".split(" ");
+  const [all] = await t.ingest(["alice@example.com"], msg("Fri, 20 Nov 2026 13:28:00 +0000", "Phonetic", words.join(" ")));
+  const [most] = await t.ingest(["alice@example.com"], msg("Fri, 20 Nov 2026 13:28:01 +0000", "Phonetic2", words.slice(0, 11).join(" ")));
+  const x = await session("alice@example.com");
+  try {
+    assert.deepEqual(await searchOn(x, `BODY "${words.join(" ")}"`), [all]);
+    assert.deepEqual(await searchOn(x, `TEXT "${words.slice(0, 11).join(" ")}"`), [all, most]);
+    assert.deepEqual(await searchOn(x, `BODY "${[...words, "zulu"].join(" ")}"`), []);
+  } finally {
+    x.close();
+  }
+});

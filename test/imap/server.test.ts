@@ -86,6 +86,25 @@ describe("listeners and TLS", () => {
     d.close();
   });
 
+  test("a SASL response over the line limit ends AUTHENTICATE with a tagged BAD; the next line is a command", async () => {
+    for (const pieces of [[`${"A".repeat(20_000)}\r\n`], ["A".repeat(9000), `${"A".repeat(9000)}\r\n`], [`${"A".repeat(20_000)} {5+}\r\n`]]) {
+      const c = await RawClient.connect(t.imaps, true);
+      c.write("a1 AUTHENTICATE PLAIN\r\n");
+      await c.waitFor(/^\+ ?\r\n/m);
+      for (const p of pieces) {
+        c.write(p);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      c.write("a2 NOOP\r\n");
+      const r = await c.waitFor(/^a2 [^\r]*\r\n/m);
+      assert.match(r, /^a1 BAD \[TOOBIG\][^\r]*\r\na2 OK NOOP/m);
+      assert.doesNotMatch(r, /^\* BAD/m);
+      const ir = Buffer.from(`\0alice@example.com\0${PASSWORD}`).toString("base64");
+      assert.match(await c.cmd("a3", `AUTHENTICATE PLAIN ${ir}`), /^a3 OK/m, "and the session can still log in");
+      c.close();
+    }
+  });
+
   test("a wrong password answers AUTHENTICATIONFAILED and is audited", async () => {
     const c = await RawClient.connect(t.imaps, true);
     assert.match(await c.cmd("a", "LOGIN alice@example.com wrongpass"), /^a NO \[AUTHENTICATIONFAILED\]/m);
@@ -341,6 +360,27 @@ describe("STORE responses (RFC 3501 §6.4.6, RFC 7162 §3.1.3)", () => {
     assert.deepEqual(fetches(await other.cmd("p", "NOOP")), []);
     c.close();
     other.close();
+  });
+
+  test("keywords: at most 64 a message, 128 characters each; past that NO [LIMIT] and nothing changes", async () => {
+    const { c, uid } = await fresh("Many keywords");
+    const [other] = await t.ingest(["alice@example.com"], message("Few keywords"));
+    assert.match(await c.cmd("s", "SELECT Caught"), /PERMANENTFLAGS \([^)]*\\\*\)\] Flags permitted; at most 64 keywords a message/);
+    const kws = (from: number, n: number) => Array.from({ length: n }, (_, i) => `K${from + i}`).join(" ");
+    assert.match(await c.cmd("a", `UID STORE ${uid} +FLAGS.SILENT (${kws(0, 60)})`), /^a OK/m);
+    assert.match(await c.cmd("b", `UID STORE ${uid} +FLAGS.SILENT (${kws(55, 9)} k0 K1)`), /^b OK/m, "64 distinct, case-insensitively");
+    assert.match(await c.cmd("c", `UID STORE ${other},${uid} +FLAGS.SILENT (Extra \\Seen)`), /^c NO \[LIMIT\] A message can have at most 64 keywords/m);
+    const flags = (await c.cmd("f", `UID FETCH ${other},${uid} (FLAGS)`)).match(/FLAGS \([^)]*\)/g)!;
+    assert.equal(flags.length, 2);
+    assert.ok(flags.every((f) => !/Extra|\\Seen/.test(f)), `the other message was not changed either: ${flags}`);
+    assert.equal(flags.find((f) => f.includes("K0"))!.match(/K\d+/g)!.length, 64);
+    assert.match(await c.cmd("g", `UID STORE ${uid} +FLAGS.SILENT (K3 \\Seen)`), /^g OK/m, "keywords it already has, and system flags");
+    assert.match(await c.cmd("h", `UID STORE ${other} FLAGS (${kws(100, 65)})`), /^h NO \[LIMIT\]/m);
+    assert.match(await c.cmd("i", `UID STORE ${other} +FLAGS (${"x".repeat(129)})`), /^i NO \[LIMIT\] Keywords are limited to 128 characters/m);
+    assert.match(await c.cmd("j", `UID STORE ${other} +FLAGS (${"x".repeat(128)})`), /^j OK/m);
+    assert.match(await c.cmd("k", `UID STORE ${uid} -FLAGS.SILENT (K0 K1)`), /^k OK/m);
+    assert.match(await c.cmd("l", `UID STORE ${uid} +FLAGS.SILENT (Extra)`), /^l OK/m, "room again after removing some");
+    c.close();
   });
 
   test("a FETCH that sets \\Seen reports the flags once", async () => {

@@ -1,4 +1,4 @@
-import { astring } from "../protocol/index.ts";
+import { astring, clientText } from "../protocol/index.ts";
 import { login } from "../session/login.ts";
 import type { ImapSession } from "../session/session.ts";
 import { bad, expectArgs, no, type CommandResult, type CommandSpec } from "./result.ts";
@@ -34,7 +34,7 @@ export const authenticate: CommandSpec = {
       const mech = astring(cmd.args[0]).toUpperCase();
       let r: CommandResult | undefined;
       if (!s.secure) r = no("Authenticate over TLS (STARTTLS first)", "PRIVACYREQUIRED");
-      else if (mech !== "PLAIN") r = no(`Unsupported mechanism ${mech.slice(0, 20)}`, "CANNOT");
+      else if (mech !== "PLAIN") r = no(`Unsupported mechanism ${clientText(mech)}`, "CANNOT");
       if (r) {
         s.out.line(`${cmd.tag} ${r.status} [${r.code}] ${r.text}`);
         return;
@@ -47,9 +47,11 @@ export const authenticate: CommandSpec = {
       // Ask for the response; the next raw line is it.
       s.out.line("+ ");
       s.reader.lineMode(true);
-      s.lineHandler = async (text) => {
+      s.lineHandler = async (text, tooLong) => {
         s.reader.lineMode(false);
-        await finish(s, cmd.tag, text);
+        // An over-long response ends the exchange here, so the client's next line is a command again.
+        if (tooLong) s.out.line(`${cmd.tag} BAD [TOOBIG] SASL response too long`);
+        else await finish(s, cmd.tag, text);
         s.releaseInput();
       };
       await s.out.flush();

@@ -1,11 +1,12 @@
-import { parseSearch } from "../protocol/index.ts";
+import { parseSearch, ProtocolError, type ParsedSearch } from "../protocol/index.ts";
 import { runSearch } from "../search/evaluate.ts";
 import { uidsToSet } from "../session/sync.ts";
-import { ok, type CommandSpec } from "./result.ts";
+import { no, ok, type CommandSpec } from "./result.ts";
 
 /**
  * SEARCH / UID SEARCH, with ESEARCH (RETURN MIN MAX ALL COUNT) and SEARCHRES (SAVE).
- * CHARSET US-ASCII and UTF-8; others answer NO [BADCHARSET] from the parser.
+ * CHARSET US-ASCII and UTF-8; others answer NO [BADCHARSET] from the parser. A search past
+ * SEARCH_LIMITS or MAX_TERM_WORDS answers NO [LIMIT] before anything is evaluated.
  */
 export const search: CommandSpec = {
   names: ["SEARCH"],
@@ -13,8 +14,16 @@ export const search: CommandSpec = {
   uid: true,
   async run(s, cmd) {
     const sel = s.selected!;
-    const parsed = parseSearch(cmd.args);
-    const uids = await runSearch(s, parsed.key);
+    let parsed: ParsedSearch;
+    let uids: number[];
+    try {
+      parsed = parseSearch(cmd.args);
+      uids = await runSearch(s, parsed.key);
+    } catch (e) {
+      // past an implementation limit (RFC 5530): the search is valid, just more than we run
+      if (e instanceof ProtocolError && e.code === "LIMIT") return no(e.message, "LIMIT");
+      throw e;
+    }
     const results = cmd.uid ? uids : uids.map((u) => sel.seqOf(u));
     const ret = parsed.ret;
     if (ret?.save) sel.saved = new Set(uids);

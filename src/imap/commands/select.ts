@@ -1,5 +1,6 @@
-import { astring, parseModSeq, parseSequenceSet, ProtocolError, STAR } from "../protocol/index.ts";
+import { astring, clientText, parseModSeq, parseSequenceSet, ProtocolError, STAR } from "../protocol/index.ts";
 import { flagNames } from "../../quarantine/mailbox.ts";
+import { MAX_KEYWORDS_PER_MESSAGE } from "../../quarantine/actions.ts";
 import { folderUidValidity, lookupFolder } from "../session/folders.ts";
 import { SelectedMailbox } from "../session/selected.ts";
 import type { ImapSession } from "../session/session.ts";
@@ -29,7 +30,7 @@ function parseParams(s: ImapSession, cmd: CommandEvent): SelectParams {
       const modseq = Number(parseModSeq(q.v[1]));
       const knownUids = q.v[2] && q.v[2].t === "atom" ? q.v[2].v : undefined;
       p.qresync = { uidValidity, modseq, knownUids };
-    } else throw new ProtocolError(`Unknown select parameter ${name.slice(0, 30)}`);
+    } else throw new ProtocolError(`Unknown select parameter ${clientText(name)}`);
   }
   return p;
 }
@@ -65,7 +66,8 @@ export const select: CommandSpec = {
     s.out.line(`* FLAGS ${FLAGS}`);
     s.out.line(`* ${sel.exists} EXISTS`);
     s.out.line("* 0 RECENT");
-    s.out.line(`* OK [PERMANENTFLAGS ${readOnly ? "()" : "(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)"}] Flags permitted`);
+    // \* stays: new keywords can be made until a message has MAX_KEYWORDS_PER_MESSAGE (then STORE says NO [LIMIT])
+    s.out.line(`* OK [PERMANENTFLAGS ${readOnly ? "()" : "(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)"}] Flags permitted${readOnly ? "" : `; at most ${MAX_KEYWORDS_PER_MESSAGE} keywords a message`}`);
     s.out.line(`* OK [UIDVALIDITY ${uidValidity}] UIDs valid`);
     s.out.line(`* OK [UIDNEXT ${sel.uidNext}] Predicted next UID`);
     s.out.line(`* OK [HIGHESTMODSEQ ${Math.max(1, sel.modseq)}] Highest`);

@@ -1,4 +1,4 @@
-import { storeFlags } from "../../quarantine/actions.ts";
+import { ActionError, storeFlags } from "../../quarantine/actions.ts";
 import { parseStoreArgs, ProtocolError } from "../protocol/index.ts";
 import { resolveSet } from "../session/sequence.ts";
 import { flagsList } from "../session/sync.ts";
@@ -8,6 +8,8 @@ import { no, ok, type CommandSpec } from "./result.ts";
  * STORE / UID STORE: this account's own flags (each login has its own \Seen). Caught accepts
  * STORE (fetchmail sets \Seen); \Deleted then EXPUNGE removes from the quarantine. UIDs that
  * are already gone are skipped silently (Outlook stores \Deleted after its COPY released them).
+ * A message takes at most MAX_KEYWORDS_PER_MESSAGE keywords of MAX_KEYWORD_LENGTH characters;
+ * a STORE past that answers NO [LIMIT] and changes nothing.
  */
 export const store: CommandSpec = {
   names: ["STORE"],
@@ -22,7 +24,14 @@ export const store: CommandSpec = {
     if (!sel.folder.shows || uids.length === 0) return ok("STORE completed");
     const unchangedSince = args.unchangedSince === undefined ? undefined : Number(args.unchangedSince);
     if (unchangedSince !== undefined) s.enabled.add("CONDSTORE");
-    const r = await storeFlags(s.deps.store, s.scope!, uids, args.mode, args.flags, unchangedSince);
+    let r: Awaited<ReturnType<typeof storeFlags>>;
+    try {
+      r = await storeFlags(s.deps.store, s.scope!, uids, args.mode, args.flags, unchangedSince);
+    } catch (e) {
+      // too many or too long keywords (RFC 5530 LIMIT): nothing was changed
+      if (e instanceof ActionError && e.code === "LIMIT") return no(e.message, "LIMIT");
+      throw e;
+    }
     for (const [uid, f] of r.changed) sel.flags.set(uid, f);
     // answered below (or silenced), so the change log must not announce them to this session again
     sel.noteOwnChanges(r.changed);

@@ -5,7 +5,7 @@
  *   FETCH 1 (UID FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.2048> BINARY.SIZE[2])
  *   UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345 VANISHED)
  */
-import { ProtocolError } from "./errors.ts";
+import { clientText, ProtocolError } from "./errors.ts";
 import type { Token } from "./tokens.ts";
 
 type SimpleKind =
@@ -89,7 +89,7 @@ export function parseFetchAtt(att: string): FetchItem {
   const upper = att.toUpperCase();
   if (SIMPLE.has(upper)) return { kind: upper as SimpleKind };
   const m = SECTION_RE.exec(att);
-  if (!m) throw new ProtocolError(`Invalid FETCH item: ${att}`);
+  if (!m) throw new ProtocolError(`Invalid FETCH item: ${clientText(att)}`);
   const name = m[1].toUpperCase();
   let partial: Partial | undefined;
   if (m[3] !== undefined) {
@@ -117,7 +117,7 @@ export function parseFetchAtt(att: string): FetchItem {
 
 function parsePart(s: string): number[] {
   if (s === "") return [];
-  if (!/^[1-9]\d{0,8}(\.[1-9]\d{0,8})*$/.test(s)) throw new ProtocolError(`Invalid section part: ${s}`);
+  if (!/^[1-9]\d{0,8}(\.[1-9]\d{0,8})*$/.test(s)) throw new ProtocolError(`Invalid section part: ${clientText(s)}`);
   return s.split(".").map(Number);
 }
 
@@ -133,7 +133,7 @@ export function parseSection(spec: string): Section {
     if (m[2] === "") break;
   }
   if (rest === "") {
-    if (spec.endsWith(".")) throw new ProtocolError(`Invalid section: ${spec}`);
+    if (spec.endsWith(".")) throw new ProtocolError(`Invalid section: ${clientText(spec)}`);
     return { part };
   }
   const fm = /^(HEADER\.FIELDS(?:\.NOT)?) \((.*)\)$/i.exec(rest);
@@ -145,7 +145,7 @@ export function parseSection(spec: string): Section {
   if (text === "HEADER" || text === "TEXT" || (text === "MIME" && part.length > 0)) {
     return { part, text };
   }
-  throw new ProtocolError(`Invalid section: ${spec}`);
+  throw new ProtocolError(`Invalid section: ${clientText(spec)}`);
 }
 
 /** header-list items: atoms or quoted strings, separated by single spaces. */
@@ -162,7 +162,7 @@ function parseFieldList(list: string): string[] {
   if (pos < s.length || out.length === 0) throw new ProtocolError("Invalid header field list");
   for (const f of out) {
     // field-name = 1*<printable except ":">
-    if (f === "" || !/^[\x21-\x39\x3b-\x7e]+$/.test(f)) throw new ProtocolError(`Invalid header field name: ${f}`);
+    if (f === "" || !/^[\x21-\x39\x3b-\x7e]+$/.test(f)) throw new ProtocolError(`Invalid header field name: ${clientText(f)}`);
   }
   return out;
 }

@@ -7,7 +7,7 @@
  *
  * Names come back as sent (UTF-8 decoded); mUTF-7 decoding is the caller's, as it depends on UTF8=ACCEPT.
  */
-import { ProtocolError } from "./errors.ts";
+import { clientText, ProtocolError } from "./errors.ts";
 import { astring } from "./encode.ts";
 import type { Token } from "./tokens.ts";
 
@@ -35,7 +35,7 @@ export function parseListArgs(args: Token[]): ListArgs {
     for (const t of args[0].v) {
       const name = atomName(t);
       // RFC 5258 §3: unknown selection options are a BAD.
-      if (!SELECTION.has(name)) throw new ProtocolError(`Unknown LIST selection option ${name}`);
+      if (!SELECTION.has(name)) throw new ProtocolError(`Unknown LIST selection option ${clientText(name)}`);
       selection.push(name);
     }
     if (selection.includes("RECURSIVEMATCH") && selection.length === 1) {
@@ -64,7 +64,7 @@ export function parseListArgs(args: Token[]): ListArgs {
         const items = ret.v[++j];
         if (!items) throw new ProtocolError("STATUS needs a list");
         returnOpts.status = parseStatusItems(items);
-      } else throw new ProtocolError(`Unknown LIST return option ${name}`);
+      } else throw new ProtocolError(`Unknown LIST return option ${clientText(name)}`);
     }
   }
   return { reference, patterns, selection, returnOpts };
@@ -74,7 +74,7 @@ export function parseStatusItems(tokens: Token): string[] {
   if (tokens.t !== "list" || tokens.v.length === 0) throw new ProtocolError("Expected a list of status items");
   return tokens.v.map((t) => {
     const name = atomName(t);
-    if (!STATUS_ITEMS.has(name)) throw new ProtocolError(`Unknown status item ${name}`);
+    if (!STATUS_ITEMS.has(name)) throw new ProtocolError(`Unknown status item ${clientText(name)}`);
     return name;
   });
 }

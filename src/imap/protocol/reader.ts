@@ -15,21 +15,49 @@
  * before the next push(), or "DONE" would be read as a command.
  */
 import { ProtocolError } from "./errors.ts";
-import { CR, LF, decodeText, literalSuffix, parseCommand, peekTag, type Token } from "./tokens.ts";
+import { CR, LF, SP, decodeText, literalSuffix, parseCommand, peekTag, type Token } from "./tokens.ts";
 
-export interface ReaderLimits { maxLineBytes: number; maxLiteralBytes: number; maxCommandBytes: number; maxDepth: number }
+/**
+ * maxLiteralBytes and maxCommandBytes (literals included) hold for every command but APPEND,
+ * whose message literal may be as large as maxAppendLiteralBytes / maxAppendCommandBytes (when
+ * not set, APPEND gets the same limits as the rest): a SEARCH or LOGIN never needs a 50 MB literal.
+ */
+export interface ReaderLimits {
+  maxLineBytes: number;
+  maxLiteralBytes: number;
+  maxCommandBytes: number;
+  maxDepth: number;
+  maxAppendLiteralBytes?: number;
+  maxAppendCommandBytes?: number;
+}
 
+/**
+ * held: bytes of the command's literals reserved from the literal budget, which the caller
+ * gives back (budget.release) once it is done with the command. An error's status is BAD
+ * unless it says NO (a refusal for want of memory, not a client mistake).
+ */
 export type ReaderEvent =
-  | { kind: "command"; tag: string; name: string; args: Token[]; uid?: boolean }
+  | { kind: "command"; tag: string; name: string; args: Token[]; uid?: boolean; held?: number }
   | { kind: "continue" }
-  | { kind: "line"; text: string }
-  | { kind: "error"; tag: string | null; code?: string; message: string; fatal?: boolean };
+  | { kind: "line"; text: string; tooLong?: boolean }
+  | { kind: "error"; tag: string | null; code?: string; message: string; fatal?: boolean; status?: "NO" };
+
+/**
+ * Memory for literals, shared by every connection: reserve() before a literal's buffer is
+ * allocated (false: refuse the literal), release() the same amounts afterwards.
+ */
+export interface LiteralBudget {
+  reserve(bytes: number): boolean;
+  release(bytes: number): void;
+}
 
 export interface ReaderOptions {
   /** Accept non-synchronizing literals {n+} (RFC 7888). */
   literalPlus?: boolean;
   /** Command names after which push() returns, leaving later bytes buffered. */
   pauseAfter?: string[];
+  /** Process-wide memory for literals; without it literals are limited per command only. */
+  budget?: LiteralBudget;
 }
 
 const DEFAULT_PAUSE = ["IDLE", "AUTHENTICATE", "STARTTLS", "COMPRESS"];
@@ -41,6 +69,7 @@ export class CommandReader {
   private limits: ReaderLimits;
   private readonly literalPlus: boolean;
   private readonly pauseAfter: Set<string>;
+  private readonly budget?: LiteralBudget;
 
   // Unconsumed input: store[start, end).
   private store = EMPTY;
@@ -52,6 +81,10 @@ export class CommandReader {
   private mode: Mode = "line";
   private segs: Uint8Array[] = [];
   private cmdBytes = 0;
+  /** literal bytes of the command being read reserved from the budget */
+  private held = 0;
+  /** the command being read is an APPEND (its limits are the APPEND ones) */
+  private appending = false;
   private literal: Uint8Array = EMPTY;
   private literalPos = 0;
   private skipLeft = 0;
@@ -60,12 +93,15 @@ export class CommandReader {
   /** Last bytes of a skipped over-long line, to spot a trailing {n+}. */
   private tail = new Uint8Array(0);
   private lineModeOn = false;
+  /** the line being skipped was a raw line (line mode): no literal to look for at its end */
+  private rawSkip = false;
   private paused = false;
 
   constructor(limits: ReaderLimits, opts: ReaderOptions = {}) {
     this.limits = limits;
     this.literalPlus = opts.literalPlus ?? false;
     this.pauseAfter = new Set(opts.pauseAfter ?? DEFAULT_PAUSE);
+    this.budget = opts.budget;
   }
 
   /** Changes limits from the next command on (e.g. larger literals once logged in). */
@@ -83,6 +119,7 @@ export class CommandReader {
 
   discardBuffered(): void {
     this.start = this.end = this.scanned = 0;
+    this.rawSkip = false;
     this.resetCommand();
     this.mode = "line";
     this.discarding = false;
@@ -99,7 +136,7 @@ export class CommandReader {
     let data: Uint8Array;
     let fromStore: boolean;
     if (this.end > this.start) {
-      this.append(chunk);
+      this.appendBytes(chunk);
       data = this.store.subarray(this.start, this.end);
       fromStore = true;
     } else {
@@ -111,17 +148,18 @@ export class CommandReader {
       this.start += used;
       if (this.start === this.end) this.start = this.end = 0;
     } else if (used < data.length) {
-      this.append(data.subarray(used)); // keep our own copy: the caller may reuse its chunk
+      this.appendBytes(data.subarray(used)); // keep our own copy: the caller may reuse its chunk
     }
     // Pausing keeps bytes in memory; a client that floods while we wait is cut off.
-    if (this.bufferedBytes > this.limits.maxLineBytes + this.limits.maxCommandBytes) {
+    const l = this.limits;
+    if (this.bufferedBytes > l.maxLineBytes + Math.max(l.maxCommandBytes, l.maxAppendCommandBytes ?? 0)) {
       this.discardBuffered();
       out.push({ kind: "error", tag: null, message: "Too much pipelined data", fatal: true });
     }
     return out;
   }
 
-  private append(chunk: Uint8Array): void {
+  private appendBytes(chunk: Uint8Array): void {
     const have = this.end - this.start;
     if (this.end + chunk.length > this.store.length) {
       if (have + chunk.length <= this.store.length) {
@@ -208,28 +246,45 @@ export class CommandReader {
       out.push({ kind: "error", tag: null, message: line.length ? "Invalid tag" : "Empty command" });
       return this.afterDiscardedLine(line);
     }
+    if (first) this.appending = isAppend(line);
+    const l = this.limits;
+    const maxCommand = this.appending ? l.maxAppendCommandBytes ?? l.maxCommandBytes : l.maxCommandBytes;
+    const maxLiteral = this.appending ? l.maxAppendLiteralBytes ?? l.maxLiteralBytes : l.maxLiteralBytes;
     this.cmdBytes += line.length + 2;
-    if (this.cmdBytes > this.limits.maxCommandBytes) {
+    if (this.cmdBytes > maxCommand) {
       return this.fail(out, tag, "Command too long", line, "TOOBIG");
     }
     if (lit === null) {
       this.segs.push(line.slice());
       const segs = this.segs;
+      const held = this.held;
+      this.held = 0; // goes with the command, or back to the budget if it does not parse
       this.resetCommand();
       try {
         const cmd = parseCommand(segs, this.limits.maxDepth);
-        out.push({ kind: "command", ...cmd });
+        out.push(held ? { kind: "command", ...cmd, held } : { kind: "command", ...cmd });
         if (this.pauseAfter.has(cmd.name)) this.paused = true;
       } catch (e) {
+        if (held) this.budget?.release(held);
         if (!(e instanceof ProtocolError)) throw e;
         out.push(errorEvent(tag, e.message, e.code));
       }
       return;
     }
     if (lit.plus && !this.literalPlus) return this.fail(out, tag, "Non-synchronizing literals are not supported", line);
-    if (lit.n > this.limits.maxLiteralBytes || this.cmdBytes + lit.n > this.limits.maxCommandBytes) {
+    if (lit.n > maxLiteral || this.cmdBytes + lit.n > maxCommand) {
       // No "+ Ready" for a sync literal, so the client sends no bytes; {n+} bytes come anyway and are skipped.
       return this.fail(out, tag, "Literal too large", line, "TOOBIG");
+    }
+    if (this.budget) {
+      if (!this.budget.reserve(lit.n)) {
+        // The server's literal memory is taken by other uploads: not the client's fault, so NO.
+        // Same path as too large: no "+ Ready", {n+} bytes skipped.
+        out.push({ kind: "error", tag, code: "LIMIT", message: "Too many messages are being uploaded right now; try again later", status: "NO" });
+        this.resetCommand();
+        return this.afterDiscardedLine(line);
+      }
+      this.held += lit.n;
     }
     this.segs.push(line.slice());
     this.cmdBytes += lit.n;
@@ -246,6 +301,14 @@ export class CommandReader {
   }
 
   private lineTooLong(partial: Uint8Array, out: ReaderEvent[]): void {
+    if (this.lineModeOn && this.segs.length === 0 && !this.discarding) {
+      // A raw line (a SASL response, IDLE's DONE) too long: its owner gets it as such and ends
+      // its exchange; the rest of the line is skipped, the next line is a command again.
+      out.push({ kind: "line", text: "", tooLong: true });
+      this.paused = true;
+      this.rawSkip = true;
+      return;
+    }
     if (!this.discarding) {
       const tag = peekTag(this.segs.length ? this.segs[0] : partial, true);
       out.push(errorEvent(tag, "Line too long", "TOOBIG"));
@@ -256,7 +319,8 @@ export class CommandReader {
 
   /** A line of a failed command ended: skip its {n+} literal and keep discarding, else the command is over. */
   private afterDiscardedLine(line: Uint8Array): void {
-    const lit = literalSuffix(line);
+    const lit = this.rawSkip ? null : literalSuffix(line);
+    this.rawSkip = false;
     if (lit?.plus) {
       this.discarding = true;
       if (lit.n === Infinity) {
@@ -285,12 +349,29 @@ export class CommandReader {
     }
   }
 
+  /** Gives back what the command being read holds (the connection is gone). */
+  close(): void {
+    this.discardBuffered();
+  }
+
   private resetCommand(): void {
+    if (this.held) {
+      this.budget?.release(this.held);
+      this.held = 0;
+    }
     this.segs = [];
     this.cmdBytes = 0;
     this.literal = EMPTY;
     this.literalPos = 0;
   }
+}
+
+/** "tag APPEND ..." (APPEND takes no UID prefix); the tag is checked by the caller. */
+function isAppend(line: Uint8Array): boolean {
+  const sp = line.indexOf(SP);
+  if (sp < 0 || line.length < sp + 7) return false;
+  const name = String.fromCharCode(...line.subarray(sp + 1, sp + 7)).toUpperCase();
+  return name === "APPEND" && (line.length === sp + 7 || line[sp + 7] === SP);
 }
 
 function errorEvent(tag: string | null, message: string, code?: string): ReaderEvent {

@@ -5,7 +5,7 @@
  *
  * Top-level keys are ANDed. Search strings are astrings decoded as UTF-8.
  */
-import { ProtocolError } from "./errors.ts";
+import { clientText, ProtocolError } from "./errors.ts";
 import { astring } from "./encode.ts";
 import { parseDateArg } from "./dates.ts";
 import { parseModSeq } from "./fetch-items.ts";
@@ -33,6 +33,20 @@ const CHARSETS = new Set(["US-ASCII", "UTF-8"]);
 /** NOT/OR nesting is recursion; keep it far below any stack limit. */
 const MAX_NESTING = 100;
 
+/**
+ * Implementation limits (RFC 5530 LIMIT), far above what a mail client sends (a few keys, a few
+ * words) and low enough that one SEARCH cannot hold the server: every key is evaluated for every
+ * message, and every string is matched against every message's fields or header block.
+ */
+export const SEARCH_LIMITS = {
+  /** search keys of any kind, NOT / OR / parenthesised lists included */
+  keys: 1000,
+  /** keys that take a string (TEXT, BODY, HEADER, FROM, SUBJECT, ...) */
+  strings: 100,
+  /** bytes of one search string (or header field name) */
+  stringBytes: 1024,
+};
+
 const FLAG_KEYS: Record<string, [string, boolean]> = {
   ANSWERED: ["\\Answered", true], DELETED: ["\\Deleted", true], DRAFT: ["\\Draft", true],
   FLAGGED: ["\\Flagged", true], SEEN: ["\\Seen", true], RECENT: ["\\Recent", true],
@@ -59,11 +73,11 @@ export function parseSearch(args: Token[]): ParsedSearch {
   }
   if (isAtom(args[i], "CHARSET")) {
     const cs = astring(args[i + 1]).toUpperCase();
-    if (!CHARSETS.has(cs)) throw new ProtocolError(`Unsupported charset ${cs}`, "BADCHARSET");
+    if (!CHARSETS.has(cs)) throw new ProtocolError(`Unsupported charset ${clientText(cs)}`, "BADCHARSET");
     result.charset = cs;
     i += 2;
   }
-  const p = new KeyParser(args.slice(i));
+  const p = new KeyParser(args.slice(i), { keys: 0, strings: 0 });
   const keys: SearchKey[] = [];
   while (!p.done()) keys.push(p.key(0));
   if (keys.length === 0) throw new ProtocolError("Missing search key");
@@ -83,9 +97,14 @@ function parseReturn(tok: Token | undefined): SearchReturn {
   return ret;
 }
 
+function limit(message: string): ProtocolError {
+  return new ProtocolError(message, "LIMIT");
+}
+
 class KeyParser {
   private i = 0;
-  constructor(private readonly toks: Token[]) {}
+  /** counts shared by the parsers of nested lists */
+  constructor(private readonly toks: Token[], private readonly seen: { keys: number; strings: number }) {}
 
   done(): boolean {
     return this.i >= this.toks.length;
@@ -101,6 +120,14 @@ class KeyParser {
     return astring(this.next(what));
   }
 
+  /** A search string or header name: counted, and refused past the size limit before it is decoded. */
+  private searchString(what: string): string {
+    const tok = this.next(what);
+    const size = tok.t === "list" ? 0 : tok.v.length;
+    if (size > SEARCH_LIMITS.stringBytes) throw limit(`Search string too long (limit ${SEARCH_LIMITS.stringBytes} bytes)`);
+    return astring(tok);
+  }
+
   private number(what: string): number {
     const s = this.str(what);
     if (!/^\d{1,10}$/.test(s) || Number(s) > 0xffffffff) throw new ProtocolError(`Invalid ${what}`);
@@ -110,9 +137,10 @@ class KeyParser {
   key(depth: number): SearchKey {
     if (depth > MAX_NESTING) throw new ProtocolError("Search too deeply nested");
     const tok = this.next("search key");
+    if (++this.seen.keys > SEARCH_LIMITS.keys) throw limit(`Too many search keys (limit ${SEARCH_LIMITS.keys})`);
     if (tok.t === "list") {
       if (tok.v.length === 0) throw new ProtocolError("Empty search list");
-      const inner = new KeyParser(tok.v);
+      const inner = new KeyParser(tok.v, this.seen);
       const keys: SearchKey[] = [];
       while (!inner.done()) keys.push(inner.key(depth + 1));
       return keys.length === 1 ? keys[0] : { k: "and", keys };
@@ -121,7 +149,10 @@ class KeyParser {
     const name = tok.v.toUpperCase();
     const flag = FLAG_KEYS[name];
     if (flag) return { k: "flag", flag: flag[0], set: flag[1] };
-    if (HEADER_KEYS.has(name)) return { k: "header", field: name.toLowerCase(), value: this.str("search string") };
+    if ((HEADER_KEYS.has(name) || name === "HEADER" || name === "BODY" || name === "TEXT") && ++this.seen.strings > SEARCH_LIMITS.strings) {
+      throw limit(`Too many search strings (limit ${SEARCH_LIMITS.strings})`);
+    }
+    if (HEADER_KEYS.has(name)) return { k: "header", field: name.toLowerCase(), value: this.searchString("search string") };
     const date = DATE_KEYS[name];
     if (date) return { k: "date", which: date[0], op: date[1], ...parseDateArg(this.str("date")) };
     switch (name) {
@@ -133,12 +164,12 @@ class KeyParser {
       case "UNKEYWORD":
         return { k: "flag", flag: this.keyword(), set: name === "KEYWORD" };
       case "HEADER": {
-        const field = this.str("header name").toLowerCase();
-        return { k: "header", field, value: this.str("search string") };
+        const field = this.searchString("header name").toLowerCase();
+        return { k: "header", field, value: this.searchString("search string") };
       }
       case "BODY":
       case "TEXT":
-        return { k: name === "BODY" ? "body" : "text", value: this.str("search string") };
+        return { k: name === "BODY" ? "body" : "text", value: this.searchString("search string") };
       case "LARGER":
       case "SMALLER":
         return { k: "size", op: name === "LARGER" ? "larger" : "smaller", n: this.number("size") };
@@ -154,7 +185,7 @@ class KeyParser {
         return this.modseq();
     }
     if (/^[0-9*$]/.test(name)) return { k: "seq", set: parseSequenceSet(tok.v, { allowDollar: true }) };
-    throw new ProtocolError(`Unknown search key ${tok.v}`);
+    throw new ProtocolError(`Unknown search key ${clientText(tok.v)}`);
   }
 
   private keyword(): string {

@@ -5,7 +5,7 @@
  *
  * "*" is kept as STAR (0xFFFFFFFF); the caller maps it to the largest sequence number or UID.
  */
-import { ProtocolError } from "./errors.ts";
+import { clientText, ProtocolError } from "./errors.ts";
 
 export type SeqRange = [number, number];
 export const STAR = 0xffffffff;
@@ -13,9 +13,9 @@ export const STAR = 0xffffffff;
 function seqNumber(s: string, whole: string): number {
   if (s === "*") return STAR;
   // nz-number: no leading zeros, 1..2^32-1
-  if (!/^[1-9][0-9]{0,9}$/.test(s)) throw new ProtocolError(`Invalid sequence set: ${whole}`);
+  if (!/^[1-9][0-9]{0,9}$/.test(s)) throw new ProtocolError(`Invalid sequence set: ${clientText(whole)}`);
   const n = Number(s);
-  if (n > 0xffffffff) throw new ProtocolError(`Invalid sequence set: ${whole}`);
+  if (n > 0xffffffff) throw new ProtocolError(`Invalid sequence set: ${clientText(whole)}`);
   return n;
 }
 

@@ -2,21 +2,44 @@
  * Evaluates a parsed SEARCH key over the selected view in memory, using the cached facts,
  * this account's flags, the word index built at ingest (BODY, and TEXT's body part) and the
  * cached header blocks (generic HEADER keys, TEXT's header part). Terms without a letter or
- * digit read the stored messages, only for those keys.
+ * digit read the stored messages, only for those keys, 200 at a time.
+ *
+ * One SEARCH must not hold the event loop: the key is compiled once (strings lower-cased,
+ * substring tests linear in the text, sequence sets sorted for a binary search), messages are
+ * evaluated in slices with a turn of the event loop every 10 ms, and word-index queries run one
+ * at a time with a turn between them. A search whose client has gone stops at the next turn.
  */
 import { headerFields } from "../../mime/index.ts";
 import { searchText } from "../fetch/listing-cache.ts";
 import { flagBit } from "../../quarantine/mailbox.ts";
-import { STAR, type SearchKey } from "../protocol/index.ts";
+import { STAR, type SearchKey, type SeqRange } from "../protocol/index.ts";
 import type { ImapSession } from "../session/session.ts";
-import type { SearchFacts } from "./cache.ts";
+import { queryWords, type SearchFacts } from "./cache.ts";
+import { substringTest, type Contains } from "./substring.ts";
+
+/** A search key ready to evaluate: strings lower-cased with their tests, sets resolved and sorted. */
+type Node =
+  | { k: "all" }
+  | { k: "seq" | "uid"; saved: true }
+  | { k: "seq" | "uid"; saved: false; lo: Float64Array; hi: Float64Array }
+  | { k: "flag"; flag: string; bit: number; set: boolean }
+  | { k: "header"; field: string; value: string; has: Contains }
+  | { k: "body" | "text"; value: string; has: Contains }
+  | { k: "date"; which: "internal" | "sent"; op: "before" | "on" | "since"; want: number }
+  | { k: "size"; op: "larger" | "smaller"; n: number }
+  | { k: "modseq"; n: bigint }
+  | { k: "not"; key: Node }
+  | { k: "or"; a: Node; b: Node }
+  | { k: "and"; keys: Node[] };
 
 interface Prepared {
   facts: Map<number, SearchFacts>;
+  /** lower-cased TEXT/BODY term → blob ids from the word index (null: no word characters) */
   text: Map<string, Set<number> | null>;
-  /** uid → lower-cased header field values, for generic HEADER keys */
+  /** lower-cased header field values for generic HEADER keys, made on first use: field → uid → text */
   headers: Map<string, Map<number, string>>;
-  /** uid → lower-cased raw message, for short TEXT/BODY terms */
+  header: (field: string, uid: number, blobId: number) => string;
+  /** uid → lower-cased raw message, for short TEXT/BODY terms (the current slice only) */
   raw?: Map<number, string>;
   /** blob → its whole header block, unfolded and lower-cased (cached), for TEXT */
   headerText: (blobId: number) => string;
@@ -24,28 +47,76 @@ interface Prepared {
 
 /** Header keys answered from the cached facts; any other field reads the stored headers. */
 const FACT_HEADERS = new Set(["from", "to", "cc", "bcc", "subject", "message-id"]);
+/** messages whose raw text is held at once for short terms */
+const SLICE = 200;
+/** longest run of evaluation before other connections get a turn */
+const TURN_MS = 10;
 
-function collect(key: SearchKey, out: { text: Set<string>; headers: Set<string>; short: boolean; headerText: boolean }): void {
+const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+interface Wants { text: Set<string>; headers: Set<string>; short: boolean; headerText: boolean }
+
+/** Sorted, merged ranges with "*" resolved to `max`: membership by binary search. */
+function resolveRanges(set: SeqRange[], max: number): { lo: Float64Array; hi: Float64Array } {
+  const rs = set.map(([a, b]): [number, number] => {
+    if (a === STAR) a = max;
+    if (b === STAR) b = max;
+    return a <= b ? [a, b] : [b, a];
+  }).sort((x, y) => x[0] - y[0]);
+  const lo: number[] = [];
+  const hi: number[] = [];
+  for (const [a, b] of rs) {
+    if (lo.length && a <= hi[hi.length - 1] + 1) hi[hi.length - 1] = Math.max(hi[hi.length - 1], b);
+    else {
+      lo.push(a);
+      hi.push(b);
+    }
+  }
+  return { lo: Float64Array.from(lo), hi: Float64Array.from(hi) };
+}
+
+function inRanges(n: number, lo: Float64Array, hi: Float64Array): boolean {
+  let a = 0;
+  let b = lo.length;
+  while (a < b) {
+    const mid = (a + b) >>> 1;
+    if (hi[mid] < n) a = mid + 1;
+    else b = mid;
+  }
+  return a < lo.length && lo[a] <= n;
+}
+
+function compile(key: SearchKey, w: Wants, maxSeq: number, maxUid: number): Node {
   switch (key.k) {
+    case "seq":
+    case "uid":
+      if (key.set === "$") return { k: key.k, saved: true };
+      return { k: key.k, saved: false, ...resolveRanges(key.set, key.k === "seq" ? maxSeq : maxUid) };
+    case "flag":
+      return { k: "flag", flag: key.flag.toLowerCase(), bit: flagBit(key.flag) ?? 0, set: key.set };
+    case "header": {
+      if (!FACT_HEADERS.has(key.field)) w.headers.add(key.field);
+      const value = key.value.toLowerCase();
+      return { k: "header", field: key.field, value, has: substringTest(value) };
+    }
     case "body":
-    case "text":
-      if (key.k === "text") out.headerText = true;
-      out.text.add(key.value.toLowerCase());
-      if (!/[\p{L}\p{N}]/u.test(key.value)) out.short = true;
-      break;
-    case "header":
-      if (!FACT_HEADERS.has(key.field)) out.headers.add(key.field);
-      break;
+    case "text": {
+      if (key.k === "text") w.headerText = true;
+      const value = key.value.toLowerCase();
+      w.text.add(value);
+      if (!/[\p{L}\p{N}]/u.test(value)) w.short = true;
+      return { k: key.k, value, has: substringTest(value) };
+    }
+    case "date":
+      return { k: "date", which: key.which, op: key.op, want: Date.UTC(key.y, key.m - 1, key.d) };
     case "not":
-      collect(key.key, out);
-      break;
+      return { k: "not", key: compile(key.key, w, maxSeq, maxUid) };
     case "or":
-      collect(key.a, out);
-      collect(key.b, out);
-      break;
+      return { k: "or", a: compile(key.a, w, maxSeq, maxUid), b: compile(key.b, w, maxSeq, maxUid) };
     case "and":
-      for (const k of key.keys) collect(k, out);
-      break;
+      return { k: "and", keys: key.keys.map((k) => compile(k, w, maxSeq, maxUid)) };
+    default:
+      return key;
   }
 }
 
@@ -54,24 +125,27 @@ function utcDay(ms: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
 }
 
-function inRanges(n: number, ranges: [number, number][], max: number): boolean {
-  for (let [a, b] of ranges) {
-    if (a === STAR) a = max;
-    if (b === STAR) b = max;
-    if (n >= Math.min(a, b) && n <= Math.max(a, b)) return true;
-  }
-  return false;
-}
-
 export async function runSearch(s: ImapSession, key: SearchKey): Promise<number[]> {
   const sel = s.selected!;
   const scope = s.scope!;
   const uids = sel.uids;
   if (uids.length === 0) return [];
-  const wants = { text: new Set<string>(), headers: new Set<string>(), short: false, headerText: false };
-  collect(key, wants);
-  const p: Prepared = { facts: await s.deps.searchFacts.get(scope, uids), text: new Map(), headers: new Map(), headerText: () => "" };
-  for (const t of wants.text) p.text.set(t, await s.deps.searchFacts.textMatches(t));
+  const wants: Wants = { text: new Set(), headers: new Set(), short: false, headerText: false };
+  const node = compile(key, wants, uids.length, uids[uids.length - 1]);
+  // Word limits are checked for every term before the first query runs.
+  for (const t of wants.text) queryWords(t);
+  const p: Prepared = {
+    facts: await s.deps.searchFacts.get(scope, uids),
+    text: new Map(),
+    headers: new Map(),
+    header: () => "",
+    headerText: () => "",
+  };
+  for (const t of wants.text) {
+    p.text.set(t, await s.deps.searchFacts.textMatches(t, turn));
+    await turn();
+    if (s.isClosed) return [];
+  }
   if (wants.headers.size || wants.headerText) {
     // blob ids of scope-checked rows only: a search never reads another tenant's headers
     const listings = await s.deps.listings.get([...new Set([...p.facts.values()].map((f) => f.blobId))]);
@@ -79,93 +153,93 @@ export async function runSearch(s: ImapSession, key: SearchKey): Promise<number[
       const l = listings.get(blobId);
       return l ? s.deps.listings.headerText(blobId, l) : "";
     };
-    for (const field of wants.headers) {
-      const m = new Map<number, string>();
-      for (const [uid, f] of p.facts) {
-        const header = listings.get(f.blobId)?.header;
-        if (!header) continue;
-        const block = headerFields(header, [field], false);
+    for (const field of wants.headers) p.headers.set(field, new Map());
+    p.header = (field, uid, blobId) => {
+      const m = p.headers.get(field)!;
+      let text = m.get(uid);
+      if (text === undefined) {
+        const header = listings.get(blobId)?.header;
         // "" when the message has no such field (headerFields still returns the blank line)
-        m.set(uid, searchText(block).replace(/\r\n$/, "").trim());
+        text = header ? searchText(headerFields(header, [field], false)).replace(/\r\n$/, "").trim() : "";
+        m.set(uid, text);
       }
-      p.headers.set(field, m);
-    }
+      return text;
+    };
   }
-  if (wants.short) {
-    p.raw = new Map();
-    const list = [...uids];
-    for (let i = 0; i < list.length; i += 200) {
-      const bytes = await s.deps.mailbox.bytes(scope, list.slice(i, i + 200));
+  const out: number[] = [];
+  let since = performance.now();
+  for (let start = 0; start < uids.length; start += SLICE) {
+    const end = Math.min(uids.length, start + SLICE);
+    if (wants.short) {
+      p.raw = new Map();
+      const bytes = await s.deps.mailbox.bytes(scope, Array.from(uids.subarray(start, end)));
       for (const [uid, b] of bytes) p.raw.set(uid, Buffer.from(b).toString("latin1").toLowerCase());
     }
-  }
-  const max = uids[uids.length - 1];
-  const out: number[] = [];
-  for (let i = 0; i < uids.length; i++) {
-    const uid = uids[i];
-    const facts = p.facts.get(uid);
-    if (!facts) continue;
-    if (matches(s, key, uid, i + 1, facts, p, max)) out.push(uid);
+    for (let i = start; i < end; i++) {
+      const uid = uids[i];
+      const facts = p.facts.get(uid);
+      if (facts && matches(s, node, uid, i + 1, facts, p)) out.push(uid);
+      if ((i & 15) === 15 && performance.now() - since > TURN_MS) {
+        await turn();
+        if (s.isClosed) return [];
+        since = performance.now();
+      }
+    }
   }
   return out;
 }
 
-function matches(s: ImapSession, key: SearchKey, uid: number, seq: number, f: SearchFacts, p: Prepared, maxUid: number): boolean {
+function matches(s: ImapSession, key: Node, uid: number, seq: number, f: SearchFacts, p: Prepared): boolean {
   const sel = s.selected!;
   switch (key.k) {
     case "all":
       return true;
     case "seq":
-      return key.set === "$" ? sel.saved.has(uid) : inRanges(seq, key.set, sel.exists);
     case "uid":
-      return key.set === "$" ? sel.saved.has(uid) : inRanges(uid, key.set, maxUid);
+      return key.saved ? sel.saved.has(uid) : inRanges(key.k === "seq" ? seq : uid, key.lo, key.hi);
     case "flag": {
-      if (key.flag === "\\Recent") return !key.set; // no message is \Recent here
-      const bit = flagBit(key.flag);
-      const has = bit ? (sel.flagBits(uid) & bit) !== 0 : (sel.flags.get(uid)?.keywords ?? []).some((k) => k.toLowerCase() === key.flag.toLowerCase());
+      if (key.flag === "\\recent") return !key.set; // no message is \Recent here
+      const has = key.bit ? (sel.flagBits(uid) & key.bit) !== 0 : (sel.flags.get(uid)?.keywords ?? []).some((k) => k.toLowerCase() === key.flag);
       return has === key.set;
     }
     case "header": {
-      const v = key.value.toLowerCase();
       switch (key.field) {
-        case "from": return f.from.includes(v);
-        case "to": return f.to.includes(v);
-        case "cc": return f.cc.includes(v);
-        case "bcc": return f.bcc.includes(v);
-        case "subject": return f.subject.includes(v);
-        case "message-id": return f.messageId.includes(v);
+        case "from": return key.has(f.from);
+        case "to": return key.has(f.to);
+        case "cc": return key.has(f.cc);
+        case "bcc": return key.has(f.bcc);
+        case "subject": return key.has(f.subject);
+        case "message-id": return key.has(f.messageId);
       }
-      const text = p.headers.get(key.field)?.get(uid) ?? "";
+      const text = p.header(key.field, uid, f.blobId);
       // HEADER name "" matches every message that has the field (RFC 3501)
-      return v === "" ? text.length > 0 : text.slice(key.field.length + 1).includes(v);
+      return key.value === "" ? text.length > 0 : key.has(text.slice(key.field.length + 1));
     }
     case "body":
     case "text": {
-      const v = key.value.toLowerCase();
-      const hits = p.text.get(v);
-      const inBody = hits ? hits.has(f.blobId) : (p.raw?.get(uid) ?? "").includes(v);
+      const hits = p.text.get(key.value);
+      const inBody = hits ? hits.has(f.blobId) : key.has(p.raw?.get(uid) ?? "");
       if (key.k === "body") return inBody;
       // TEXT is "header or body" (RFC 3501 §6.4.4): the decoded address and subject fields, then
       // any header field as HEADER <field> sees it (Received, X-Spam-Status, Message-ID, ...)
-      if (inBody || f.subject.includes(v) || f.from.includes(v) || f.to.includes(v) || f.cc.includes(v) || f.bcc.includes(v) || f.messageId.includes(v)) return true;
-      return p.headerText(f.blobId).includes(v);
+      if (inBody || key.has(f.subject) || key.has(f.from) || key.has(f.to) || key.has(f.cc) || key.has(f.bcc) || key.has(f.messageId)) return true;
+      return key.has(p.headerText(f.blobId));
     }
     case "date": {
       // INTERNALDATE by its UTC day; the Date header by the day it names, in its own zone (RFC 3501 §6.4.4)
       const day = key.which === "internal" ? utcDay(f.receivedAt) : f.dateDay !== null ? f.dateDay * 86400_000 : f.date !== null ? utcDay(f.date) : null;
       if (day === null) return false;
-      const want = Date.UTC(key.y, key.m - 1, key.d);
-      return key.op === "before" ? day < want : key.op === "on" ? day === want : day >= want;
+      return key.op === "before" ? day < key.want : key.op === "on" ? day === key.want : day >= key.want;
     }
     case "size":
       return key.op === "larger" ? f.size > key.n : f.size < key.n;
     case "modseq":
       return BigInt(Math.max(f.modseq, sel.flags.get(uid)?.modseq ?? 0)) >= key.n;
     case "not":
-      return !matches(s, key.key, uid, seq, f, p, maxUid);
+      return !matches(s, key.key, uid, seq, f, p);
     case "or":
-      return matches(s, key.a, uid, seq, f, p, maxUid) || matches(s, key.b, uid, seq, f, p, maxUid);
+      return matches(s, key.a, uid, seq, f, p) || matches(s, key.b, uid, seq, f, p);
     case "and":
-      return key.keys.every((k) => matches(s, k, uid, seq, f, p, maxUid));
+      return key.keys.every((k) => matches(s, k, uid, seq, f, p));
   }
 }

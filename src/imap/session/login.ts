@@ -1,7 +1,8 @@
 /**
  * The one path every IMAP login takes (LOGIN and AUTHENTICATE PLAIN): TLS required, throttled
- * per address and login, verified against the store (with the verified-credential cache),
- * audited and counted. Passwords are never logged.
+ * per address (attempts in flight included) and per address and login (throttle.ts), verified
+ * against the store (with the verified-credential cache), audited and counted. Passwords are
+ * never logged.
  */
 import { imapMetrics } from "../../observability/metrics.ts";
 import { authenticate } from "../../quarantine/accounts.ts";
@@ -19,22 +20,33 @@ async function auditLogin(s: ImapSession, login: string, mechanism: string, resu
 
 export async function login(s: ImapSession, loginName: string, password: string, mechanism: string): Promise<CommandResult> {
   if (!s.secure) return no("Log in over TLS (STARTTLS first)", "PRIVACYREQUIRED");
-  const { throttle } = s.deps;
   const login = loginName.trim().toLowerCase();
-  if (throttle.blocked(s.remoteAddress)) {
+  // Reserved before the delay and the password check: attempts in flight count (throttle.ts).
+  const attempt = await s.deps.throttle.begin(s.remoteAddress, login);
+  if (!attempt) {
     imapMetrics.logins.inc({ result: "throttled", mechanism, kind: "unknown" });
     return no("Too many failed logins from your address; try again later", "UNAVAILABLE");
   }
-  const wait = throttle.delay(s.remoteAddress, login);
-  if (wait) await new Promise((r) => setTimeout(r, wait));
-  const scope = await authenticate(s.deps.store, login, password, s.deps.credentials);
+  let scope: Awaited<ReturnType<typeof authenticate>>;
+  try {
+    if (attempt.delayMs) await new Promise((r) => setTimeout(r, attempt.delayMs));
+    // a client that left while it waited gets no password check (and uses up no guess)
+    if (s.isClosed) {
+      attempt.abandon();
+      return no("Connection closed");
+    }
+    scope = await authenticate(s.deps.store, login, password, s.deps.credentials);
+  } catch (e) {
+    attempt.abandon();
+    throw e;
+  }
   if (!scope) {
-    throttle.failed(s.remoteAddress, login);
+    attempt.failed();
     imapMetrics.logins.inc({ result: "fail", mechanism, kind: "unknown" });
     await auditLogin(s, login, mechanism, "fail");
     return no("Invalid credentials", "AUTHENTICATIONFAILED");
   }
-  throttle.succeeded(s.remoteAddress, login);
+  attempt.succeeded();
   s.scope = scope;
   s.state = "auth";
   s.raiseLimits();

@@ -16,32 +16,41 @@ export function uidsInRanges(sel: SelectedMailbox, ranges: SeqRange[]): number[]
   const uids = sel.uids;
   const n = uids.length;
   if (n === 0) return [];
-  const max = uids[n - 1];
-  const out = new Set<number>();
-  for (let [a, b] of ranges) {
-    // "*" is the highest UID in use; a range naming it always includes that message.
-    if (a === STAR) a = max;
-    if (b === STAR) b = max;
-    const lo = Math.min(a, b);
-    const hi = Math.max(a, b);
-    let i = lowerBound(uids, lo);
-    for (; i < n && uids[i] <= hi; i++) out.add(uids[i]);
+  // "*" is the highest UID in use; a range naming it always includes that message.
+  const out: number[] = [];
+  for (const [lo, hi] of merge(ranges, uids[n - 1])) {
+    for (let i = lowerBound(uids, lo); i < n && uids[i] <= hi; i++) out.push(uids[i]);
   }
-  return [...out].sort((x, y) => x - y);
+  return out;
 }
 
 export function seqsToUids(sel: SelectedMailbox, ranges: SeqRange[]): number[] {
   const n = sel.uids.length;
-  const out = new Set<number>();
-  for (let [a, b] of ranges) {
-    if (a === STAR) a = n;
-    if (b === STAR) b = n;
-    const lo = Math.min(a, b);
-    const hi = Math.max(a, b);
+  const out: number[] = [];
+  for (const [lo, hi] of merge(ranges, n)) {
     if (lo < 1 || hi > n) throw new ProtocolError("Invalid message sequence number");
-    for (let i = lo; i <= hi; i++) out.add(sel.uids[i - 1]);
+    for (let i = lo; i <= hi; i++) out.push(sel.uids[i - 1]);
   }
-  return [...out].sort((x, y) => x - y);
+  return out;
+}
+
+/**
+ * Ranges with "*" as `max`, ascending, overlaps and neighbours merged: each message is visited
+ * once however the client wrote the set (8,000 times "1:*" was 8,000 passes over the folder).
+ */
+function merge(ranges: SeqRange[], max: number): [number, number][] {
+  const rs = ranges.map(([a, b]): [number, number] => {
+    if (a === STAR) a = max;
+    if (b === STAR) b = max;
+    return a <= b ? [a, b] : [b, a];
+  }).sort((x, y) => x[0] - y[0]);
+  const out: [number, number][] = [];
+  for (const r of rs) {
+    const last = out[out.length - 1];
+    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+    else out.push(r);
+  }
+  return out;
 }
 
 function lowerBound(a: Uint32Array, v: number): number {

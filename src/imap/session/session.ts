@@ -41,8 +41,8 @@ export class ImapSession {
   readonly startedAt = Date.now();
   secure: boolean;
   tlsVersion?: string;
-  /** set by IDLE / AUTHENTICATE: the next raw line goes here */
-  lineHandler?: (text: string) => Promise<void>;
+  /** set by IDLE / AUTHENTICATE: the next raw line goes here (tooLong: it was over the line limit, text is "") */
+  lineHandler?: (text: string, tooLong?: boolean) => Promise<void>;
   /** set while IDLE runs: called by the notifier */
   idleWake?: () => void;
 
@@ -71,7 +71,7 @@ export class ImapSession {
     // gets to make us buffer a 50 MB APPEND. login.ts raises the limits.
     this.reader = new CommandReader(
       { maxLineBytes: Math.min(l.maxLineBytes, 8192), maxLiteralBytes: PRE_AUTH_LITERAL, maxCommandBytes: PRE_AUTH_LITERAL + 8192, maxDepth: 8 },
-      { literalPlus: true },
+      { literalPlus: true, budget: deps.literals },
     );
     if (secure) this.tlsVersion = (sock as TLSSocket).getProtocol?.() ?? undefined;
     this.attach(sock);
@@ -129,10 +129,21 @@ export class ImapSession {
     return caps;
   }
 
-  /** After login: the configured limits (APPENDLIMIT-sized literals). */
+  /**
+   * After login: the configured limits. Only APPEND takes APPENDLIMIT-sized literals; any other
+   * command (a SEARCH string, a mailbox name) has literals up to a line's size and is at most
+   * four lines' worth in all.
+   */
   raiseLimits(): void {
     const l = this.deps.config.limits;
-    this.reader.setLimits({ maxLineBytes: l.maxLineBytes, maxLiteralBytes: l.maxMessageBytes, maxCommandBytes: l.maxMessageBytes + l.maxLineBytes, maxDepth: 32 });
+    this.reader.setLimits({
+      maxLineBytes: l.maxLineBytes,
+      maxLiteralBytes: l.maxLineBytes,
+      maxCommandBytes: 4 * l.maxLineBytes,
+      maxAppendLiteralBytes: l.maxMessageBytes,
+      maxAppendCommandBytes: l.maxMessageBytes + l.maxLineBytes,
+      maxDepth: 32,
+    });
   }
 
   resetTimeout(): void {
@@ -230,20 +241,24 @@ export class ImapSession {
         imapMetrics.errors.inc({ kind: ev.code ?? "syntax" });
         const code = ev.code ? `[${ev.code}] ` : "";
         if (ev.fatal) return this.fatal(ev.message);
-        this.out.line(`${ev.tag ?? "*"} BAD ${code}${ev.message}`);
+        this.out.line(`${ev.tag ?? "*"} ${ev.status ?? "BAD"} ${code}${ev.message}`);
         await this.out.flush();
         return;
       }
       case "line": {
         const h = this.lineHandler;
         this.lineHandler = undefined;
-        if (h) await h(ev.text);
+        if (h) await h(ev.text, ev.tooLong);
         else this.releaseInput();
         await this.out.flush();
         return;
       }
       case "command":
-        await this.runCommand(ev);
+        try {
+          await this.runCommand(ev);
+        } finally {
+          if (ev.held) this.deps.literals.release(ev.held);
+        }
         // A pausing command that did not take over the input (refused for the state, bad
         // arguments, COMPRESS which we do not offer) still holds it: the command is complete,
         // so read on, or nothing the client sends would be answered again.
@@ -342,6 +357,9 @@ export class ImapSession {
     this.out.closed = true;
     this.state = "logout";
     this.idleWake = undefined;
+    // literal memory held by the command being read and by commands not run yet
+    this.reader.close();
+    for (const ev of this.queue.splice(0)) if (ev.kind === "command" && ev.held) this.deps.literals.release(ev.held);
     for (const fn of this.onCloseHandlers) fn();
   }
 

@@ -8,6 +8,7 @@ import type { LoginThrottle } from "./throttle.ts";
 import type { ViewCache } from "./view-cache.ts";
 import type { SearchFactCache } from "../search/cache.ts";
 import type { ListingCache } from "../fetch/listing-cache.ts";
+import type { LiteralBudget } from "./literal-budget.ts";
 
 /** What every session of a server shares. */
 export interface SessionDeps {
@@ -21,6 +22,8 @@ export interface SessionDeps {
   views: ViewCache;
   searchFacts: SearchFactCache;
   listings: ListingCache;
+  /** memory for APPEND literals, all sessions together */
+  literals: LiteralBudget;
   /** UIDVALIDITY base of this database */
   uidValidityBase: number;
   /** called after an action queued work (delivery, training) */

@@ -159,6 +159,24 @@ describe("CommandReader: literals", () => {
     assert.equal(ev[0].kind === "error" && ev[0].code, "TOOBIG");
   });
 
+  it("only APPEND takes the APPEND limits: a SEARCH string cannot be a message-sized literal", () => {
+    const limits = { ...LIMITS, maxLiteralBytes: 100, maxCommandBytes: 300, maxAppendLiteralBytes: 5000, maxAppendCommandBytes: 6000 };
+    const body = "y".repeat(4000);
+    for (const line of [`a APPEND x {4000}`, `a append x (\\Seen) {4000}`]) {
+      const r = reader({}, limits);
+      assert.deepEqual(feed(r, [`${line}\r\n`]).map((e) => e.kind), ["continue"], line);
+      assert.deepEqual(feed(r, [`${body}\r\n`]).map((e) => e.kind), ["command"], line);
+    }
+    for (const line of ["a UID SEARCH TEXT {4000}", "a SEARCH UID {101}", "a LOGIN {4000}", "a APPENDX x {4000}", "a SELECT APPEND {4000}"]) {
+      const ev = feed(reader({}, limits), [`${line}\r\nb NOOP\r\n`]);
+      assert.deepEqual(ev.map((e) => e.kind), ["error", "command"], line);
+      assert.equal(ev[0].kind === "error" && ev[0].code, "TOOBIG", line);
+    }
+    // literal by literal, a command other than APPEND stops at maxCommandBytes
+    const ev = feed(reader({ literalPlus: true }, limits), [`a SEARCH TEXT {90+}\r\n${"z".repeat(90)} TEXT {90+}\r\n${"z".repeat(90)} TEXT {90+}\r\n${"z".repeat(90)}\r\nb NOOP\r\n`]);
+    assert.deepEqual(ev.map((e) => e.kind === "error" ? e.code : e.kind), ["TOOBIG", "command"]);
+  });
+
   it("never buffers more than a line while streaming a literal", () => {
     const r = reader();
     r.push(enc.encode("a APPEND x {4000}\r\n"));
@@ -245,6 +263,20 @@ describe("CommandReader: modes", () => {
     assert.deepEqual(plain(ev), [{ kind: "line", text: "AGFsaWNlAHB3" }]);
   });
 
+  it("line mode: an over-long raw line is one tooLong line, its rest skipped; then commands again", () => {
+    for (const input of [[`${"A".repeat(3000)}\r\nb NOOP\r\n`], ["A".repeat(1500), "A".repeat(1500), `AAA {5+}\r\nb NOOP\r\n`]]) {
+      const r = reader({ literalPlus: true });
+      r.push(enc.encode("a AUTHENTICATE PLAIN\r\n"));
+      r.lineMode(true);
+      // as the session does: nothing more is pushed until the line's owner has left line mode
+      const ev = feed(r, input.slice(0, 1));
+      assert.deepEqual(ev, [{ kind: "line", text: "", tooLong: true }]);
+      r.lineMode(false);
+      const rest = [...r.drain(), ...feed(r, input.slice(1))];
+      assert.deepEqual(plain(rest), [{ kind: "command", tag: "b", name: "NOOP", args: [] }], "no literal is looked for in a raw line");
+    }
+  });
+
   it("discardBuffered drops what was pipelined after STARTTLS", () => {
     const r = reader();
     const ev = r.push(enc.encode("a STARTTLS\r\nb LOGIN evil injected\r\n"));
@@ -319,5 +351,51 @@ describe("CommandReader: fuzz", () => {
       assert.deepEqual(run(bytes, () => 1), whole, JSON.stringify(text));
       assert.deepEqual(run(bytes, () => 1 + (rnd() % 17)), whole, JSON.stringify(text));
     }
+  });
+});
+
+describe("CommandReader: literal budget", () => {
+  function budget(max: number) {
+    const b = {
+      used: 0,
+      reserve(n: number) {
+        if (b.used + n > max) return false;
+        b.used += n;
+        return true;
+      },
+      release(n: number) {
+        b.used -= n;
+      },
+    };
+    return b;
+  }
+
+  it("reserves a literal before its buffer, hands it over with the command, refuses what does not fit with NO [LIMIT]", () => {
+    const b = budget(5000);
+    const r = new CommandReader(LIMITS, { literalPlus: true, budget: b });
+    let ev = feed(r, ["a APPEND x {3000}\r\n"]);
+    assert.deepEqual(ev, [{ kind: "continue" }]);
+    assert.equal(b.used, 3000);
+    // another connection of the same budget
+    const other = new CommandReader(LIMITS, { literalPlus: true, budget: b });
+    const refused = feed(other, ["b APPEND x {3000}\r\nc NOOP\r\n"]);
+    assert.deepEqual(refused.map((e) => (e.kind === "error" ? [e.code, e.status] : e.kind)), [["LIMIT", "NO"], "command"]);
+    assert.deepEqual(plain(feed(other, [`d APPEND x {3000+}\r\n${"z".repeat(3000)}\r\ne NOOP\r\n`])).map((e) => (e as { kind: string }).kind), ["error", "command"], "{n+} bytes skipped");
+    ev = feed(r, ["y".repeat(3000), "\r\n"]);
+    assert.equal(ev[0].kind === "command" && ev[0].held, 3000, "the caller releases it after running the command");
+    assert.equal(b.used, 3000);
+  });
+
+  it("gives back what a failed, unparsable or abandoned command held", () => {
+    const b = budget(100_000);
+    const r = new CommandReader(LIMITS, { literalPlus: true, budget: b });
+    feed(r, [`a APPEND x {2000+}\r\n${"y".repeat(2000)} (unbalanced\r\n`]);
+    assert.equal(b.used, 0, "parse error");
+    feed(r, [`a APPEND x {2000+}\r\n${"y".repeat(2000)} ${"z".repeat(2000)}\r\n`]);
+    assert.equal(b.used, 0, "line too long after the literal");
+    feed(r, [`a APPEND x {2000+}\r\n${"y".repeat(100)}`]);
+    assert.equal(b.used, 2000);
+    r.close();
+    assert.equal(b.used, 0, "connection closed mid-literal");
   });
 });

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ProtocolError, parseSearch, type SearchKey } from "../../../../src/imap/protocol/index.ts";
-import { args } from "./helpers.ts";
+import { ProtocolError, parseSearch, SEARCH_LIMITS, type SearchKey } from "../../../../src/imap/protocol/index.ts";
+import { args, enc, reader } from "./helpers.ts";
 
 const key = (s: string): SearchKey => parseSearch(args(`SEARCH ${s}`)).key;
 
@@ -104,5 +104,37 @@ describe("parseSearch: structure", () => {
 
   it("deep NOT chains stop at a limit instead of overflowing the stack", () => {
     assert.throws(() => parseSearch(args(`SEARCH ${"NOT ".repeat(200)}SEEN`)), ProtocolError);
+  });
+});
+
+describe("parseSearch: implementation limits (NO [LIMIT])", () => {
+  const limited = (e: unknown) => e instanceof ProtocolError && e.code === "LIMIT";
+  /** lines longer than the helpers' reader takes */
+  const long = { maxLineBytes: 1 << 20, maxLiteralBytes: 1 << 20, maxCommandBytes: 1 << 21, maxDepth: 8 };
+  const parse = (line: string) => {
+    const [ev] = reader({ literalPlus: true }, long).push(enc.encode(`t SEARCH ${line}\r\n`));
+    assert.equal(ev.kind, "command");
+    return parseSearch(ev.kind === "command" ? ev.args : []);
+  };
+  const key = (line: string) => parse(line).key;
+
+  it("search keys, NOT / OR / lists included", () => {
+    assert.equal((key(`${"ALL ".repeat(999)}SEEN`) as { keys: unknown[] }).keys.length, SEARCH_LIMITS.keys);
+    assert.throws(() => key(`${"ALL ".repeat(1000)}SEEN`), limited);
+    assert.throws(() => key(`${"(NOT SEEN) ".repeat(334)}`), limited, "the count runs through nested lists");
+  });
+
+  it("keys that take a string", () => {
+    assert.doesNotThrow(() => key("FROM a ".repeat(SEARCH_LIMITS.strings)));
+    assert.throws(() => key(`${"FROM a ".repeat(SEARCH_LIMITS.strings)}HEADER X-A b`), limited);
+    assert.throws(() => key(`${"TEXT a ".repeat(SEARCH_LIMITS.strings)}BODY b`), limited);
+  });
+
+  it("bytes of one search string, literal or not", () => {
+    const max = "x".repeat(SEARCH_LIMITS.stringBytes);
+    assert.deepEqual(key(`TEXT ${max}`), { k: "text", value: max });
+    assert.throws(() => key(`TEXT ${max}y`), limited);
+    assert.throws(() => parse(`SUBJECT {1025+}\r\n${"ü".repeat(512)}x`), limited, "UTF-8 bytes, not characters");
+    assert.throws(() => key(`HEADER ${max}y z`), limited, "header names too");
   });
 });

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
-  ProtocolError, astring, decodeMutf7, encodeMutf7, formatInternalDate, literalBytes, nstring, parseAppendDate,
+  ProtocolError, astring, clientText, decodeMutf7, encodeMutf7, formatInternalDate, literalBytes, nstring, parseAppendDate,
   parseDateArg, quoteString,
 } from "../../../../src/imap/protocol/index.ts";
 import { args, dec, enc } from "./helpers.ts";
@@ -98,5 +98,21 @@ describe("dates", () => {
     // Round trip with the INTERNALDATE format.
     const t = Date.UTC(2026, 1, 3, 4, 5, 6);
     assert.equal(parseAppendDate(formatInternalDate(t)), t);
+  });
+});
+
+describe("client input in error replies", () => {
+  it("clientText: 64 characters, then ...; only printable ASCII", () => {
+    assert.equal(clientText("abc"), "abc");
+    assert.equal(clientText("x".repeat(64)), "x".repeat(64));
+    assert.equal(clientText("x".repeat(65)), `${"x".repeat(64)}...`);
+    assert.equal(clientText("a\r\n* BYE\x00ü"), "a??* BYE??");
+  });
+
+  it("a ProtocolError message is one printable line of at most 200 characters, whatever built it", () => {
+    assert.equal(new ProtocolError("Invalid x").message, "Invalid x");
+    const e = new ProtocolError(`Invalid: ${"y".repeat(10_000)}\r\n`);
+    assert.equal(e.message, `Invalid: ${"y".repeat(191)}...`);
+    assert.doesNotMatch(e.message, /[\r\n]/);
   });
 });
