@@ -12,7 +12,7 @@
  * and use the client.
  */
 import Database from "libsql";
-import { acquireWriteLock, BUSY_POLL_MS, retryWhileBusy } from "./write-lock.ts";
+import { acquireWriteLock, BUSY_POLL_MS, isBusy, retryWhileBusy } from "./write-lock.ts";
 
 type Row = Record<string, unknown>;
 type Statement = { run(...args: unknown[]): unknown; all(...args: unknown[]): unknown[] };
@@ -53,7 +53,14 @@ export class NativeWriter {
         all: (sql, args = []) => this.statement(sql).all(...args) as Row[],
         run: (sql, args = []) => void this.statement(sql).run(...args),
       };
-      await retryWhileBusy(() => this.statement("BEGIN IMMEDIATE").run(), this.busyTimeoutMs);
+      const begin = this.statement("BEGIN IMMEDIATE");
+      try {
+        begin.run();
+      } catch (e) {
+        // another process holds the lock: wait for it without blocking the event loop
+        if (!isBusy(e)) throw e;
+        await retryWhileBusy(() => begin.run(), this.busyTimeoutMs);
+      }
       try {
         const out = await fn(tx);
         this.statement("COMMIT").run();
