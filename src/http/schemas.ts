@@ -11,7 +11,11 @@ import { MESSAGE_STATES } from "../storage/schema.ts";
 /** ISO 8601 date or date-time, or epoch milliseconds → epoch ms. */
 export function parseWhen(s: string): number | null {
   if (/^\d{1,15}$/.test(s)) return Number(s);
-  if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s)) return null;
+  const m = /^(\d{4})-(\d{2})-(\d{2})([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.exec(s);
+  if (!m) return null;
+  // Date.parse rolls 2026-02-31 over to 3 March: a day the month does not have is refused
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return null;
   const t = Date.parse(s);
   return Number.isNaN(t) ? null : t;
 }

@@ -57,6 +57,9 @@ describe("listeners and TLS", () => {
     assert.doesNotMatch(cap, /AUTH=PLAIN/);
     assert.match(await c.cmd("b", `LOGIN admin ${ADMIN_PASSWORD}`), /^b NO \[PRIVACYREQUIRED\]/m);
     assert.match(await c.cmd("c", "AUTHENTICATE PLAIN AGFkbWluAGFkbWlucGFzczE="), /^c NO \[PRIVACYREQUIRED\]/m);
+    // an unknown command is quoted briefly and printably, never echoed whole
+    const unknown = await c.cmd("d", `X${"\u00e9".repeat(10)}${"A".repeat(300)}`);
+    assert.match(unknown, /^d BAD Unknown command X\?{10}A{53}\.\.\.\r?$/m);
     c.close();
   });
 

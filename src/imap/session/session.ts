@@ -16,6 +16,7 @@ import { log } from "../../observability/log.ts";
 import { imapMetrics } from "../../observability/metrics.ts";
 import type { Scope } from "../../quarantine/scope.ts";
 import { CommandReader, ProtocolError, type ReaderEvent } from "../protocol/index.ts";
+import { clientText } from "../protocol/errors.ts";
 import { COMMANDS, type CommandEvent } from "../commands/registry.ts";
 import { SelectedMailbox } from "./selected.ts";
 import type { SessionDeps } from "./types.ts";
@@ -294,7 +295,7 @@ export class ImapSession {
     try {
       if (!spec || (ev.uid && !spec.uid)) {
         outcome = "bad";
-        this.out.line(`${ev.tag} BAD Unknown command ${ev.uid ? "UID " : ""}${ev.name.slice(0, 40)}`);
+        this.out.line(`${ev.tag} BAD Unknown command ${ev.uid ? "UID " : ""}${clientText(ev.name)}`);
         return;
       }
       if (!spec.states.includes(this.state)) {
