@@ -5,6 +5,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { message, PROBLEM, startTestServer, type TestServer } from "./helpers.ts";
 
 let s: TestServer;
@@ -192,6 +193,23 @@ test("quarantine: ingest, search, cursor pagination, metadata, raw, release, rel
   } as RequestInit);
   assert.equal(tooBigChunked.status, 413);
   await tooBigChunked.body?.cancel();
+  // a body announced far past every limit is refused by the app (problem JSON), unread
+  const url = new URL(s.base);
+  const announced = await new Promise<string>((resolve, reject) => {
+    const sock = connect(Number(url.port), url.hostname, () => {
+      sock.write(`POST /api/v1/messages?recipient=a@example.com HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.adminToken}\r\nContent-Type: message/rfc822\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\nFrom: a@b\r\n`);
+    });
+    let got = "";
+    sock.on("data", (d) => {
+      got += d;
+      if (got.includes("\r\n\r\n") && got.includes("}")) sock.destroy();
+    });
+    sock.on("close", () => resolve(got));
+    sock.on("error", reject);
+    setTimeout(() => sock.destroy(), 5000);
+  });
+  assert.match(announced, /^HTTP\/1\.1 413/);
+  assert.match(announced, /content-type: application\/problem\+json/i);
 
   // search
   const all = await call("/api/v1/messages?limit=100");
