@@ -6,9 +6,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
-import { message, PROBLEM, startTestServer, type TestServer } from "./helpers.ts";
+import { apiCall, apiIngest, assertProblem, message, startTestServer, type ApiCallOptions, type TestServer } from "./helpers.ts";
 
 let s: TestServer;
+const call = (path: string, o?: ApiCallOptions) => apiCall(s, path, o);
+const ingest = (rcpts: string[], subject: string, params?: Record<string, string>, token?: string) => apiIngest(s, rcpts, subject, params, token);
 before(async () => {
   s = await startTestServer();
 });
@@ -16,37 +18,8 @@ after(async () => {
   await s.close();
 });
 
-type Opts = { token?: string | null; method?: string; json?: unknown; body?: BodyInit; headers?: Record<string, string> };
-async function call(path: string, o: Opts = {}): Promise<{ status: number; ct: string; body: any; text: string; headers: Headers }> {
-  const headers: Record<string, string> = { ...(o.headers ?? {}) };
-  const token = o.token === undefined ? s.adminToken : o.token;
-  if (token) headers.authorization = `Bearer ${token}`;
-  let body = o.body;
-  if (o.json !== undefined) {
-    headers["content-type"] = "application/json";
-    body = JSON.stringify(o.json);
-  }
-  const r = await fetch(s.base + path, { method: o.method ?? (body ? "POST" : "GET"), headers, body });
-  const text = await r.text();
-  const ct = r.headers.get("content-type") ?? "";
-  let parsed: unknown = text;
-  if (ct.includes("json")) parsed = JSON.parse(text);
-  return { status: r.status, ct, body: parsed, text, headers: r.headers };
-}
 
-function assertProblem(r: { status: number; ct: string; body: any }, status: number): void {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.ok(r.ct.startsWith(PROBLEM), `content-type ${r.ct}`);
-  assert.equal(r.body.status, status);
-  assert.equal(typeof r.body.title, "string");
-}
 
-async function ingest(rcpts: string[], subject: string, params: Record<string, string> = {}, token?: string) {
-  const q = new URLSearchParams();
-  for (const r of rcpts) q.append("recipient", r);
-  for (const [k, v] of Object.entries(params)) q.set(k, v);
-  return call(`/api/v1/messages?${q}`, { method: "POST", body: message(subject) as BodyInit, headers: { "content-type": "message/rfc822" }, token });
-}
 
 test("401 without, with a malformed and with an unknown token; the token is not echoed", async () => {
   const none = await call("/api/v1/domains", { token: null });

@@ -113,3 +113,41 @@ export function checkExposition(text: string): Map<string, number> {
   });
   return samples;
 }
+
+export type ApiCallOptions = { token?: string | null; method?: string; json?: unknown; body?: BodyInit; headers?: Record<string, string> };
+export type ApiResponse = { status: number; ct: string; body: any; text: string; headers: Headers };
+
+/** One admin API request (the operator token unless `token` says otherwise); JSON answers parsed. */
+export async function apiCall(s: TestServer, path: string, o: ApiCallOptions = {}): Promise<ApiResponse> {
+  const headers: Record<string, string> = { ...(o.headers ?? {}) };
+  const token = o.token === undefined ? s.adminToken : o.token;
+  if (token) headers.authorization = `Bearer ${token}`;
+  let body = o.body;
+  if (o.json !== undefined) {
+    headers["content-type"] = "application/json";
+    body = JSON.stringify(o.json);
+  }
+  const r = await fetch(s.base + path, { method: o.method ?? (body ? "POST" : "GET"), headers, body });
+  const text = await r.text();
+  const ct = r.headers.get("content-type") ?? "";
+  let parsed: unknown = text;
+  if (ct.includes("json")) parsed = JSON.parse(text);
+  return { status: r.status, ct, body: parsed, text, headers: r.headers };
+}
+
+/** A problem+json answer with this status (and, if given, this first field path). */
+export function assertProblem(r: { status: number; ct: string; body: any }, status: number, path?: string): void {
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  assert.ok(r.ct.startsWith(PROBLEM), `content-type ${r.ct}`);
+  assert.equal(r.body.status, status);
+  assert.equal(typeof r.body.title, "string");
+  if (path !== undefined) assert.equal(r.body.errors?.[0]?.path, path, JSON.stringify(r.body));
+}
+
+/** POST /messages of a sample message for these recipients. */
+export function apiIngest(s: TestServer, rcpts: string[], subject: string, params: Record<string, string> = {}, token?: string): Promise<ApiResponse> {
+  const q = new URLSearchParams();
+  for (const r of rcpts) q.append("recipient", r);
+  for (const [k, v] of Object.entries(params)) q.set(k, v);
+  return apiCall(s, `/api/v1/messages?${q}`, { method: "POST", body: message(subject) as BodyInit, headers: { "content-type": "message/rfc822" }, token });
+}

@@ -38,6 +38,19 @@ describe("verdict headers", () => {
 const swaksSkip = (await which("swaks")) ? false : "swaks is not installed (apt-get install -y swaks)";
 if (swaksSkip) console.log(`swaks test skipped: ${swaksSkip}`);
 
+/** `n` sample messages over `connections` pooled LMTP connections to u0..u{users-1}@example.com; each must get 250. */
+async function deliverConcurrently(port: number, n: number, connections: number, users: number): Promise<void> {
+  const tr = nodemailer.createTransport({ host: "127.0.0.1", port, lmtp: true, ignoreTLS: true, pool: true, maxConnections: connections } as never);
+  try {
+    const infos = await Promise.all(
+      Array.from({ length: n }, (_, i) => tr.sendMail({ envelope: { from: "s@bad.example", to: [`u${i % users}@example.com`] }, raw: Buffer.from(sampleMessage()) })),
+    );
+    for (const info of infos) assert.match(String(info.response), /^250 /);
+  } finally {
+    tr.close();
+  }
+}
+
 describe("LMTP listener", () => {
   const cleanups: (() => unknown)[] = [];
   after(async () => {
@@ -127,13 +140,8 @@ describe("LMTP listener", () => {
 
   test("concurrent deliveries are group-committed; every 250 is durable", async () => {
     const { t, srv } = await setup({ groupCommitMs: 5 });
-    const tr = nodemailer.createTransport({ host: "127.0.0.1", port: srv.port, lmtp: true, ignoreTLS: true, pool: true, maxConnections: 8 } as never);
     const n = 80;
-    const infos = await Promise.all(
-      Array.from({ length: n }, (_, i) => tr.sendMail({ envelope: { from: "s@bad.example", to: [`u${i % 5}@example.com`] }, raw: Buffer.from(sampleMessage()) })),
-    );
-    tr.close();
-    for (const info of infos) assert.match(String(info.response), /^250 /);
+    await deliverConcurrently(srv.port, n, 8, 5);
     // Everything acknowledged is in the database, read on a separate connection.
     assert.equal((await rows(t.store, "SELECT id FROM messages WHERE state = 'caught'")).length, n);
     assert.ok(srv.stats.commits < n, `group commit: ${srv.stats.commits} transactions for ${n} messages`);
@@ -173,13 +181,8 @@ describe("LMTP listener", () => {
 
   test("at 16 connections commits run on the writer thread; every 250 is durable", async () => {
     const { t, srv } = await setup();
-    const tr = nodemailer.createTransport({ host: "127.0.0.1", port: srv.port, lmtp: true, ignoreTLS: true, pool: true, maxConnections: 16 } as never);
     const n = 160;
-    const infos = await Promise.all(
-      Array.from({ length: n }, (_, i) => tr.sendMail({ envelope: { from: "s@bad.example", to: [`u${i % 7}@example.com`] }, raw: Buffer.from(sampleMessage()) })),
-    );
-    tr.close();
-    for (const info of infos) assert.match(String(info.response), /^250 /);
+    await deliverConcurrently(srv.port, n, 16, 7);
     assert.equal((await rows(t.store, "SELECT id FROM messages WHERE state = 'caught'")).length, n);
     assert.ok(srv.stats.threadCommits > 0, `writer thread used: ${srv.stats.threadCommits} of ${srv.stats.commits} commits`);
     // ids are unique and UID marks cover them, whichever thread wrote them
@@ -195,12 +198,13 @@ describe("LMTP and the word index", () => {
   after(async () => {
     for (const c of cleanups.reverse()) await c();
   });
-  const deliver = async (port: number, body: string, to = "alice@example.com") => {
+  const deliverRaw = async (port: number, raw: Buffer, to = "alice@example.com") => {
     const tr = nodemailer.createTransport({ host: "127.0.0.1", port, lmtp: true, ignoreTLS: true } as never);
-    const info = await tr.sendMail({ envelope: { from: "s@bad.example", to: [to] }, raw: Buffer.from(sampleMessage({ body })) });
+    const info = await tr.sendMail({ envelope: { from: "s@bad.example", to: [to] }, raw });
     tr.close();
     return Number(/quarantined as (\d+)/.exec(String(info.response))![1]);
   };
+  const deliver = (port: number, body: string, to = "alice@example.com") => deliverRaw(port, Buffer.from(sampleMessage({ body })), to);
 
   test("a delivery is queued for the word index; SEARCH TEXT catches up first and finds it", async () => {
     const t = await tempStore();
@@ -232,10 +236,7 @@ describe("LMTP and the word index", () => {
         "Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nwombat\r\n" +
         `--B\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${attachment}\r\n--B--\r\n`,
     );
-    const tr = nodemailer.createTransport({ host: "127.0.0.1", port: srv.port, lmtp: true, ignoreTLS: true } as never);
-    const info = await tr.sendMail({ envelope: { from: "s@bad.example", to: ["alice@example.com"] }, raw });
-    tr.close();
-    const id = Number(/quarantined as (\d+)/.exec(String(info.response))![1]);
+    const id = await deliverRaw(srv.port, raw);
     const blob = async () => (await rows<{ data: ArrayBuffer }>(t.store, "SELECT b.data FROM blobs b JOIN messages m ON m.blob_id = b.id WHERE m.id = ?", [id]))[0].data;
     const before = new Uint8Array(await blob());
     assert.ok(isPlainContainer(before));

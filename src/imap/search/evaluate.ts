@@ -12,7 +12,8 @@
 import { headerFields } from "../../mime/index.ts";
 import { searchText } from "../fetch/listing-cache.ts";
 import { flagBit } from "../../quarantine/mailbox.ts";
-import { STAR, type SearchKey, type SeqRange } from "../protocol/index.ts";
+import type { SearchKey, SeqRange } from "../protocol/index.ts";
+import { mergeRanges } from "../session/sequence.ts";
 import type { ImapSession } from "../session/session.ts";
 import { queryWords, type SearchFacts } from "./cache.ts";
 import { substringTest, type Contains } from "./substring.ts";
@@ -58,21 +59,8 @@ interface Wants { text: Set<string>; headers: Set<string>; short: boolean; heade
 
 /** Sorted, merged ranges with "*" resolved to `max`: membership by binary search. */
 function resolveRanges(set: SeqRange[], max: number): { lo: Float64Array; hi: Float64Array } {
-  const rs = set.map(([a, b]): [number, number] => {
-    if (a === STAR) a = max;
-    if (b === STAR) b = max;
-    return a <= b ? [a, b] : [b, a];
-  }).sort((x, y) => x[0] - y[0]);
-  const lo: number[] = [];
-  const hi: number[] = [];
-  for (const [a, b] of rs) {
-    if (lo.length && a <= hi[hi.length - 1] + 1) hi[hi.length - 1] = Math.max(hi[hi.length - 1], b);
-    else {
-      lo.push(a);
-      hi.push(b);
-    }
-  }
-  return { lo: Float64Array.from(lo), hi: Float64Array.from(hi) };
+  const merged = mergeRanges(set, max);
+  return { lo: Float64Array.from(merged, (r) => r[0]), hi: Float64Array.from(merged, (r) => r[1]) };
 }
 
 function inRanges(n: number, lo: Float64Array, hi: Float64Array): boolean {

@@ -18,7 +18,7 @@ export function uidsInRanges(sel: SelectedMailbox, ranges: SeqRange[]): number[]
   if (n === 0) return [];
   // "*" is the highest UID in use; a range naming it always includes that message.
   const out: number[] = [];
-  for (const [lo, hi] of merge(ranges, uids[n - 1])) {
+  for (const [lo, hi] of mergeRanges(ranges, uids[n - 1])) {
     for (let i = lowerBound(uids, lo); i < n && uids[i] <= hi; i++) out.push(uids[i]);
   }
   return out;
@@ -27,7 +27,7 @@ export function uidsInRanges(sel: SelectedMailbox, ranges: SeqRange[]): number[]
 export function seqsToUids(sel: SelectedMailbox, ranges: SeqRange[]): number[] {
   const n = sel.uids.length;
   const out: number[] = [];
-  for (const [lo, hi] of merge(ranges, n)) {
+  for (const [lo, hi] of mergeRanges(ranges, n)) {
     if (lo < 1 || hi > n) throw new ProtocolError("Invalid message sequence number");
     for (let i = lo; i <= hi; i++) out.push(sel.uids[i - 1]);
   }
@@ -38,7 +38,7 @@ export function seqsToUids(sel: SelectedMailbox, ranges: SeqRange[]): number[] {
  * Ranges with "*" as `max`, ascending, overlaps and neighbours merged: each message is visited
  * once however the client wrote the set (8,000 times "1:*" was 8,000 passes over the folder).
  */
-function merge(ranges: SeqRange[], max: number): [number, number][] {
+export function mergeRanges(ranges: SeqRange[], max: number): [number, number][] {
   const rs = ranges.map(([a, b]): [number, number] => {
     if (a === STAR) a = max;
     if (b === STAR) b = max;
